@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine:
+#   make run   - set up .venv, build, register the kernelspec, execute the tour notebook
+#   make test  - run the whole test suite (pytest + cargo test)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+export PYO3_PYTHON := $(abspath $(PY))
+WHEELHOUSE := target/wheels
+
+.PHONY: run test install venv lint fmt bench clean
+
+$(VENV)/.deps: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" \
+		pyzmq comm pytest psutil nbclient nbformat nbconvert matplotlib ruff
+	touch $@
+
+venv: $(VENV)/.deps
+
+install: venv
+	rm -rf $(WHEELHOUSE)
+	$(VENV)/bin/maturin build --release -q -i $(PY) -o $(WHEELHOUSE)
+	$(PIP) install -q --force-reinstall --no-deps $(WHEELHOUSE)/pyo3_kernel-*.whl
+	$(VENV)/bin/pyo3-kernel install --sys-prefix
+
+run: install
+	$(PY) tools/run_notebook.py notebooks/tour.ipynb
+
+test: install
+	cargo test -q
+	PYO3_KERNEL_WHEEL=$$(ls $(abspath $(WHEELHOUSE))/pyo3_kernel-*.whl) $(PY) -m pytest -q -p no:cacheprovider
+
+lint: venv
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -q -- -D warnings
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: venv
+	cargo fmt --all
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf target $(VENV)

@@ -1,0 +1,109 @@
+"""Connection files and sockets: what a kernel binds, from the file Jupyter gives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+CHANNELS = ("shell", "control", "stdin", "iopub", "hb")
+
+
+class ConnectionFileError(Exception):
+    """The connection file is missing, unreadable or incomplete."""
+
+
+@dataclass
+class Connection:
+    """The settings of a connection file."""
+
+    transport: str
+    ip: str
+    key: bytes
+    signature_scheme: str
+    ports: dict[str, int]
+
+    def address(self, channel: str) -> str:
+        port = self.ports[channel]
+        if self.transport == "ipc":
+            return f"ipc://{self.ip}-{port}"
+        return f"{self.transport}://{self.ip}:{port}"
+
+
+def load(path: str) -> Connection:
+    """Read a connection file; raise ConnectionFileError with a one-line reason."""
+    try:
+        info = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConnectionFileError(f"connection file not found: {path}") from None
+    except (OSError, ValueError) as err:
+        raise ConnectionFileError(f"cannot read connection file {path}: {err}") from None
+    if not isinstance(info, dict):
+        raise ConnectionFileError(f"connection file {path} does not hold a JSON object")
+    try:
+        ports = {name: int(info.get(f"{name}_port", 0)) for name in CHANNELS}
+        return Connection(
+            transport=str(info.get("transport", "tcp")),
+            ip=str(info.get("ip", "127.0.0.1")),
+            key=str(info.get("key", "")).encode(),
+            signature_scheme=str(info.get("signature_scheme", "hmac-sha256")),
+            ports=ports,
+        )
+    except (TypeError, ValueError) as err:
+        raise ConnectionFileError(f"bad value in connection file {path}: {err}") from None
+
+
+def new_connection_file(directory: str) -> tuple[str, Connection]:
+    """A fresh connection (random ports chosen at bind time) for a kernel started by hand."""
+    conn = Connection("tcp", "127.0.0.1", secrets.token_hex(16).encode(), "hmac-sha256",
+                      dict.fromkeys(CHANNELS, 0))
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, f"kernel-{os.getpid()}.json"), conn
+
+
+def write(path: str, conn: Connection) -> None:
+    """Write ``conn`` to ``path``, readable by its owner only."""
+    info: dict[str, Any] = {f"{name}_port": port for name, port in conn.ports.items()}
+    info.update(transport=conn.transport, ip=conn.ip, key=conn.key.decode(),
+                signature_scheme=conn.signature_scheme, kernel_name="pyo3")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f, indent=2)
+
+
+def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
+    """Create and bind the five kernel sockets; ports given as 0 are chosen now."""
+    kinds = {"shell": zmq.ROUTER, "control": zmq.ROUTER, "stdin": zmq.ROUTER,
+             "iopub": zmq.PUB, "hb": zmq.ROUTER}
+    sockets: dict[str, zmq.Socket] = {}
+    for channel, kind in kinds.items():
+        socket = context.socket(kind)
+        socket.linger = 1000
+        if kind == zmq.ROUTER:
+            socket.router_handover = 1
+        if conn.ports[channel] == 0 and conn.transport == "tcp":
+            conn.ports[channel] = socket.bind_to_random_port(f"tcp://{conn.ip}")
+        else:
+            socket.bind(conn.address(channel))
+        sockets[channel] = socket
+    return sockets
+
+
+def start_heartbeat(socket: zmq.Socket) -> threading.Thread:
+    """Echo heartbeat pings on their own thread (pure ZeroMQ, no Python per ping)."""
+
+    def echo() -> None:
+        try:
+            zmq.proxy(socket, socket)
+        except zmq.ZMQError:
+            pass  # context terminated at shutdown
+
+    thread = threading.Thread(target=echo, daemon=True, name="heartbeat")
+    thread.start()
+    return thread

@@ -1,0 +1,44 @@
+"""The IOPub socket, shared by the kernel thread and the stream flush timers."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import zmq
+from jupyter_client.session import Session
+
+
+class LockedSocket:
+    """A send-only view of a ZeroMQ socket that one thread at a time may use.
+
+    ZeroMQ sockets must not be used by two threads at once; the lock serialises the
+    (rare) timer-thread stream flushes with the kernel thread's own inline sends.
+    ``Session.send`` only needs ``send_multipart``.
+    """
+
+    def __init__(self, socket: zmq.Socket) -> None:
+        self.socket = socket
+        self._lock = threading.Lock()
+
+    def send_multipart(self, parts: list[Any], *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self.socket.send_multipart(parts, *args, **kwargs)
+
+
+class IOPub:
+    """Publishes IOPub messages inline from whichever thread produced them."""
+
+    def __init__(self, session: Session, socket: zmq.Socket) -> None:
+        self.session = session
+        self.socket = LockedSocket(socket)
+
+    def send(self, msg_type: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
+        if msg_type == "stream":
+            topic = f"stream.{content['name']}".encode()
+        else:
+            topic = f"kernel.{self.session.session}.{msg_type}".encode()
+        self.session.send(self.socket, msg_type, content, parent=parent, ident=topic)
+
+    def status(self, state: str, parent: dict[str, Any]) -> None:
+        self.send("status", {"execution_state": state}, parent)

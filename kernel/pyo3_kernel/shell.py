@@ -1,0 +1,149 @@
+"""The IPython shell of the kernel: IPython's features, user code run by ``rust_bridge``.
+
+``PyO3Shell`` is ipykernel's ``ZMQInteractiveShell`` (display hook, display publisher,
+magics, input transformations, history) with ``run_cell`` replaced: the transformed
+cell goes to the Rust executor, which runs its statements and evaluates its trailing
+expression on the shared ``__main__`` namespace; the value comes back here to be shown.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+from IPython.core.displayhook import DisplayHook
+from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
+from ipykernel.zmqshell import ZMQInteractiveShell
+
+import rust_bridge
+
+# Characters after which IPython's input transformations may change a cell
+# (magics, shell escapes, help, auto-call); other cells go to the bridge untouched.
+_TRANSFORM_MARKERS = ("%", "!", "?", "\\\n")
+
+
+class PyO3Shell(ZMQInteractiveShell):
+    """An IPython shell whose cells run through ``rust_bridge.Executor``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        main_module = sys.modules["__main__"]
+        super().__init__(*args, user_module=main_module, **kwargs)
+        self.bridge = rust_bridge.Executor(main_module)
+        # The first error shown while the current cell ran, and its traceback lines.
+        self.cell_error: BaseException | None = None
+        self.cell_traceback: list[str] = []
+
+    def init_sys_modules(self) -> None:
+        # The namespace *is* __main__'s dict, so there is nothing to swap in.
+        pass
+
+    def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
+        if self.cell_error is None:
+            self.cell_error = evalue
+            self.cell_traceback = list(stb)
+        super()._showtraceback(etype, evalue, stb)
+
+    def transform_cell(self, raw_cell: str) -> str:
+        if not any(marker in raw_cell for marker in _TRANSFORM_MARKERS):
+            return raw_cell
+        return super().transform_cell(raw_cell)
+
+    def run_cell(  # type: ignore[override]
+        self,
+        raw_cell: str,
+        store_history: bool = False,
+        silent: bool = False,
+        shell_futures: bool = True,
+        cell_id: str | None = None,
+        **_ignored: Any,
+    ) -> ExecutionResult:
+        """Run one cell: transform it, run it through the bridge, display its value."""
+        self.cell_error = None
+        self.cell_traceback = []
+        self._last_traceback = None
+        self._last_traceback_during_displayhook = False
+        info = ExecutionInfo(raw_cell, store_history, silent, shell_futures, cell_id)
+        result = ExecutionResult(info)
+        if not raw_cell or raw_cell.isspace():
+            self.last_execution_succeeded = True
+            self.last_execution_result = result
+            return result
+        if silent:
+            store_history = False
+        number = result.execution_count = self.execution_count
+        if store_history:
+            self.execution_count += 1
+
+        self.events.trigger("pre_execute")
+        if not silent:
+            self.events.trigger("pre_run_cell", info)
+        try:
+            cell = self.transform_cell(raw_cell)
+        except Exception as err:
+            cell = raw_cell
+            self.showtraceback()
+            result.error_before_exec = err
+        if store_history:
+            self.history_manager.store_inputs(number, cell, raw_cell)
+        if not silent:
+            self.logger.log(cell, raw_cell)
+
+        if result.error_before_exec is None:
+            filename = self.compile.get_code_name(raw_cell, cell, number)
+            self.compile._filename_map[filename] = number
+            with self.builtin_trap, self.display_trap:
+                self._run_through_bridge(cell, filename, result, silent)
+
+        self.last_execution_succeeded = result.success
+        self.last_execution_result = result
+        self.events.trigger("post_execute")
+        if not silent:
+            self.events.trigger("post_run_cell", result)
+        if store_history:
+            self.history_manager.store_output(number)
+        return result
+
+    def _run_through_bridge(
+        self, cell: str, filename: str, result: ExecutionResult, silent: bool
+    ) -> None:
+        outcome = self.bridge.run_cell(cell, filename)
+        error = outcome.error
+        if error is None and outcome.has_value and not silent:
+            if not DisplayHook.semicolon_at_end_of_expression(cell):
+                self.displayhook.exec_result = result
+                try:
+                    self.displayhook(outcome.value)
+                except BaseException as display_error:  # a result whose repr raises, etc.
+                    error = display_error
+                finally:
+                    self.displayhook.exec_result = None
+        if error is None and self.cell_error is not None:
+            # A formatter failed and IPython already showed its traceback.
+            result.error_in_exec = self.cell_error
+            return
+        if error is None:
+            return
+        result.error_in_exec = error
+        if isinstance(error, SystemExit):
+            self.showtraceback((type(error), error, error.__traceback__), exception_only=True)
+            warnings.warn("To exit: use 'exit', 'quit', or Ctrl-D.", stacklevel=1)
+        else:
+            self.showtraceback((type(error), error, error.__traceback__), tb_offset=0)
+
+    def user_expressions(self, expressions: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Evaluate ``user_expressions`` through the bridge, one result per expression."""
+        results: dict[str, dict[str, Any]] = {}
+        for key, expression in expressions.items():
+            try:
+                value = self.bridge.eval(expression)
+                data, metadata = self.display_formatter.format(value)
+                results[key] = {"status": "ok", "data": data, "metadata": metadata}
+            except BaseException as err:  # reported per expression, never fails the cell
+                results[key] = {
+                    "status": "error",
+                    "ename": type(err).__name__,
+                    "evalue": str(err),
+                    "traceback": [],
+                }
+        return results

@@ -1,0 +1,331 @@
+//! The executor: every cell runs here, on one namespace dict shared by all cells.
+//!
+//! A cell is parsed once to find its top-level statements. Statements are compiled
+//! in groups (statements sharing a line stay together) under the cell's own filename
+//! and run with PyO3's run machinery, with `Python::check_signals` between groups;
+//! a trailing expression is compiled in eval mode and its value handed back, for the
+//! caller to display. The cell's source is registered in `linecache`, so tracebacks
+//! show its lines, also from functions defined in it and called from later cells.
+
+use crate::panics::guard;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyCode, PyCodeMethods, PyDict, PyList, PyModule, PyString, PyTuple};
+use std::ffi::{c_int, CString};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::OnceLock;
+
+const PYCF_ONLY_AST: c_int = 0x0400;
+const PYCF_ALLOW_TOP_LEVEL_AWAIT: c_int = 0x2000;
+/// `CO_FUTURE_*` bits: a `from __future__ import …` in one cell applies to later cells.
+const FUTURE_FLAGS: c_int = 0x01FE_0000;
+const CO_COROUTINE: i64 = 0x0080;
+
+/// What running a cell produced: the trailing expression's value, or the error.
+#[pyclass(module = "rust_bridge", frozen, get_all)]
+pub struct CellOutcome {
+    /// The value of the cell's trailing expression (`None` if there was none).
+    pub value: Py<PyAny>,
+    /// True when the cell ended with an expression that was evaluated.
+    pub has_value: bool,
+    /// The exception the cell raised (its `__traceback__` starts in the cell), or `None`.
+    pub error: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl CellOutcome {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        match &self.error {
+            Some(err) => format!("CellOutcome(error={})", err.bind(py)),
+            None if self.has_value => format!("CellOutcome(value={})", self.value.bind(py)),
+            None => "CellOutcome()".to_string(),
+        }
+    }
+}
+
+/// One piece of a cell, compiled and run on its own.
+enum Chunk {
+    /// Statements, run for their effects.
+    Statements(String),
+    /// The trailing expression, evaluated for its value.
+    Expression(String),
+}
+
+/// Runs cells on one namespace: the `__main__` module's dict, used as globals and locals.
+#[pyclass(module = "rust_bridge", frozen)]
+pub struct Executor {
+    namespace: Py<PyDict>,
+    /// `__future__` features turned on by earlier cells.
+    future_flags: AtomicI32,
+    /// The event loop that runs cells containing top-level `await`; it runs only
+    /// while such a cell runs, so `asyncio.run()` works in every other cell.
+    event_loop: OnceLock<Py<PyAny>>,
+}
+
+#[pymethods]
+impl Executor {
+    /// Creates an executor on `module`'s dict (default: the `__main__` module).
+    #[new]
+    #[pyo3(signature = (module=None))]
+    fn py_new(py: Python<'_>, module: Option<Bound<'_, PyModule>>) -> PyResult<Self> {
+        let module = match module {
+            Some(module) => module,
+            None => py.import("__main__")?,
+        };
+        Self::for_module(&module)
+    }
+
+    /// The namespace every cell runs in (globals and locals at once).
+    #[getter]
+    fn namespace(&self, py: Python<'_>) -> Py<PyDict> {
+        self.namespace.clone_ref(py)
+    }
+
+    /// Runs `source` as one cell compiled under `filename`. Never raises for errors in
+    /// the cell: they are returned in `CellOutcome.error`.
+    fn run_cell(&self, py: Python<'_>, source: &Bound<'_, PyAny>, filename: &str) -> CellOutcome {
+        let result = guard(|| self.run(py, source, filename));
+        match result {
+            Ok((value, has_value)) => CellOutcome {
+                value,
+                has_value,
+                error: None,
+            },
+            Err(err) => CellOutcome {
+                value: py.None(),
+                has_value: false,
+                error: Some(err.into_value(py).into_any()),
+            },
+        }
+    }
+
+    /// Evaluates one expression in the namespace and returns its value (raises on error).
+    #[pyo3(signature = (expression, filename="<expression>"))]
+    fn eval(&self, py: Python<'_>, expression: &str, filename: &str) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let code = self.compile(py, expression, filename, ffi::Py_eval_input)?;
+            Ok(self.execute(py, &code)?.unbind())
+        })
+    }
+}
+
+impl Executor {
+    /// An executor whose namespace is `module.__dict__`.
+    pub fn for_module(module: &Bound<'_, PyModule>) -> PyResult<Self> {
+        let py = module.py();
+        let namespace = module.dict();
+        let builtins = py.import("builtins")?;
+        namespace.set_default("__builtins__", builtins)?;
+        Ok(Self {
+            namespace: namespace.unbind(),
+            future_flags: AtomicI32::new(0),
+            event_loop: OnceLock::new(),
+        })
+    }
+
+    /// The shared namespace.
+    pub fn namespace_bound<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        self.namespace.bind(py).clone()
+    }
+
+    /// Runs a cell; returns (value of the trailing expression, whether there was one).
+    pub fn run(
+        &self,
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        filename: &str,
+    ) -> PyResult<(Py<PyAny>, bool)> {
+        let source = source.cast::<PyString>()?;
+        register_in_linecache(py, source, filename)?;
+        let chunks = self.split(py, source, filename)?;
+        let mut value = py.None();
+        let mut has_value = false;
+        for chunk in chunks {
+            py.check_signals()?;
+            match chunk {
+                Chunk::Statements(text) => {
+                    let code = self.compile(py, &text, filename, ffi::Py_file_input)?;
+                    self.execute(py, &code)?;
+                }
+                Chunk::Expression(text) => {
+                    let code = self.compile(py, &text, filename, ffi::Py_eval_input)?;
+                    value = self.execute(py, &code)?.unbind();
+                    has_value = true;
+                }
+            }
+        }
+        Ok((value, has_value))
+    }
+
+    /// Splits a cell into statement groups and a trailing expression, each padded with
+    /// newlines so line numbers in tracebacks are the cell's own.
+    fn split(
+        &self,
+        py: Python<'_>,
+        source: &Bound<'_, PyString>,
+        filename: &str,
+    ) -> PyResult<Vec<Chunk>> {
+        let flags = PYCF_ONLY_AST | PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
+        let tree = py.import("builtins")?.getattr("compile")?.call1((
+            source,
+            filename,
+            "exec",
+            flags,
+            true,
+        ))?;
+        let body = tree.getattr("body")?.cast_into::<PyList>()?;
+        let text = source.to_str()?;
+        let lines = LineIndex::new(text);
+
+        let mut statements: Vec<Bound<'_, PyAny>> = body.iter().collect();
+        let trailing = match statements.last() {
+            Some(last) if last.get_type().name()?.to_str()? == "Expr" => {
+                let value = last.getattr("value")?;
+                statements.pop();
+                Some(value)
+            }
+            _ => None,
+        };
+
+        let mut chunks = Vec::new();
+        let mut group: Option<(usize, usize, usize)> = None; // (first line, start byte, end byte)
+        for stmt in &statements {
+            let first_line = first_line_of(stmt)?;
+            let start = lines.offset(first_line, 0);
+            let end = lines.offset(stmt.getattr("end_lineno")?.extract()?, stmt.getattr("end_col_offset")?.extract()?);
+            group = match group {
+                // Statements sharing a line (`a = 1; b = 2`) are compiled together.
+                Some((line, group_start, group_end)) if start < group_end => Some((line, group_start, end)),
+                Some((line, group_start, group_end)) => {
+                    chunks.push(Chunk::Statements(padded(line, &text[group_start..group_end])));
+                    Some((first_line, start, end))
+                }
+                None => Some((first_line, start, end)),
+            };
+        }
+        if let Some((line, group_start, group_end)) = group {
+            chunks.push(Chunk::Statements(padded(line, &text[group_start..group_end])));
+        }
+        if let Some(expr) = trailing {
+            let line: usize = expr.getattr("lineno")?.extract()?;
+            let start = lines.offset(line, expr.getattr("col_offset")?.extract()?);
+            let end = lines.offset(expr.getattr("end_lineno")?.extract()?, expr.getattr("end_col_offset")?.extract()?);
+            chunks.push(Chunk::Expression(padded(line, &text[start..end])));
+        }
+        Ok(chunks)
+    }
+
+    /// Compiles with the cell's filename, allowing top-level `await` and keeping the
+    /// `__future__` features earlier cells turned on. `Py_CompileStringExFlags` is the
+    /// function under `PyCode::compile` / `Python::run`, here with compiler flags.
+    fn compile<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+        filename: &str,
+        start: c_int,
+    ) -> PyResult<Bound<'py, PyCode>> {
+        let text = CString::new(text)?;
+        let filename = CString::new(filename)?;
+        let mut flags = ffi::PyCompilerFlags {
+            cf_flags: PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed),
+            cf_feature_version: py.version_info().minor as c_int,
+        };
+        // SAFETY: both strings are valid NUL-terminated C strings that outlive the call,
+        // `flags` is a valid PyCompilerFlags, and we are attached to the interpreter.
+        let code = unsafe {
+            let ptr = ffi::Py_CompileStringExFlags(text.as_ptr(), filename.as_ptr(), start, &mut flags, -1);
+            Bound::from_owned_ptr_or_err(py, ptr)?
+        };
+        self.future_flags.fetch_or(flags.cf_flags & FUTURE_FLAGS, Ordering::Relaxed);
+        Ok(code.cast_into::<PyCode>()?)
+    }
+
+    /// Runs a code object in the namespace; a cell that awaits runs on the event loop.
+    fn execute<'py>(&self, py: Python<'py>, code: &Bound<'py, PyCode>) -> PyResult<Bound<'py, PyAny>> {
+        let namespace = self.namespace.bind(py);
+        let result = code.run(Some(namespace), Some(namespace))?;
+        let co_flags: i64 = code.getattr("co_flags")?.extract()?;
+        if co_flags & CO_COROUTINE != 0 {
+            self.await_on_loop(py, result)
+        } else {
+            Ok(result)
+        }
+    }
+
+    /// Drives a top-level-await coroutine to completion on the executor's event loop.
+    fn await_on_loop<'py>(&self, py: Python<'py>, coroutine: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let event_loop = match self.event_loop.get() {
+            Some(event_loop) => event_loop.bind(py).clone(),
+            None => {
+                let created = py.import("asyncio")?.call_method0("new_event_loop")?;
+                self.event_loop.get_or_init(|| created.clone().unbind()).bind(py).clone()
+            }
+        };
+        let task = event_loop.call_method1("create_task", (coroutine,))?;
+        match event_loop.call_method1("run_until_complete", (&task,)) {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                // Interrupted while the task was suspended: cancel it so its `finally`
+                // blocks run now, and report the interruption.
+                if !task.call_method0("done")?.is_truthy()? {
+                    task.call_method0("cancel")?;
+                    let _ = event_loop.call_method1("run_until_complete", (&task,));
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The first line of a statement, counting its decorators.
+fn first_line_of(stmt: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let mut line: usize = stmt.getattr("lineno")?.extract()?;
+    if let Ok(decorators) = stmt.getattr("decorator_list") {
+        for decorator in decorators.try_iter()? {
+            line = line.min(decorator?.getattr("lineno")?.extract()?);
+        }
+    }
+    Ok(line)
+}
+
+/// `text` preceded by enough newlines to start on `line`.
+fn padded(line: usize, text: &str) -> String {
+    let mut out = "\n".repeat(line.saturating_sub(1));
+    out.push_str(text);
+    out
+}
+
+/// Byte offsets of line starts, to turn the parser's (line, UTF-8 column) into offsets.
+struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { starts, len: text.len() }
+    }
+
+    fn offset(&self, line: usize, column: usize) -> usize {
+        let start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(self.len);
+        (start + column).min(self.len)
+    }
+}
+
+/// Makes `linecache` (and so tracebacks and `inspect.getsource`) know the cell's text.
+fn register_in_linecache(py: Python<'_>, source: &Bound<'_, PyString>, filename: &str) -> PyResult<()> {
+    let lines = source.call_method1("splitlines", (true,))?.cast_into::<PyList>()?;
+    if let Some(last) = lines.iter().last() {
+        let last = last.cast_into::<PyString>()?;
+        if !last.to_str()?.ends_with('\n') {
+            let fixed = format!("{}\n", last.to_str()?);
+            lines.set_item(lines.len() - 1, fixed)?;
+        }
+    }
+    let entry = PyTuple::new(py, [source.len()?.into_pyobject(py)?.into_any(), py.None().into_bound(py), lines.into_any(), PyString::new(py, filename).into_any()])?;
+    py.import("linecache")?.getattr("cache")?.set_item(filename, entry)?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The embedding host: starts CPython configured for the Python environment the
+//! binary is installed in, with `rust_bridge` built in and Python's SIGINT handler
+//! installed, then hands over to the kernel's Python side.
+
+use pyo3::exceptions::PySystemExit;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::ffi::{c_char, CString};
+use std::path::{Path, PathBuf};
+
+/// The interpreter this binary was built against (fallback when none sits beside it).
+const BUILD_PYTHON: &str = env!("PYO3_KERNEL_BUILD_PYTHON");
+
+/// The absolute path of the running host binary (used to write kernelspecs).
+#[pyfunction]
+pub fn host_executable() -> PyResult<String> {
+    Ok(std::env::current_exe()?.to_string_lossy().into_owned())
+}
+
+/// The `python` of the environment the host belongs to: the one in the host's own
+/// `bin/` (venv, conda, pyenv, system), else the interpreter it was built with.
+pub fn environment_python() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.canonicalize().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for dir in [exe.parent().map(Path::to_path_buf), bin].into_iter().flatten() {
+        for name in ["python3", "python"] {
+            candidates.push(dir.join(name));
+        }
+    }
+    if !BUILD_PYTHON.is_empty() {
+        candidates.push(PathBuf::from(BUILD_PYTHON));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Initialises the interpreter: `executable` decides `sys.prefix`, site-packages and
+/// `sys.executable`; `argv` becomes `sys.argv` untouched; Python's own signal handlers
+/// are installed so SIGINT raises `KeyboardInterrupt` instead of killing the process.
+pub fn initialize(executable: Option<&Path>, argv: &[String]) -> Result<(), String> {
+    let c_args: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| format!("argument contains a NUL byte: {a:?}")))
+        .collect::<Result<_, _>>()?;
+    let mut c_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    let executable = executable
+        .map(|p| CString::new(p.as_os_str().as_encoded_bytes()))
+        .transpose()
+        .map_err(|_| "python path contains a NUL byte".to_string())?;
+
+    // SAFETY: PyConfig is plain data initialised by PyConfig_InitPythonConfig before use;
+    // every pointer handed to CPython (argv, executable) outlives the calls, which copy
+    // them; PyConfig_Clear frees what CPython allocated; nothing else runs Python yet.
+    unsafe {
+        if ffi::Py_IsInitialized() != 0 {
+            return Ok(());
+        }
+        let mut config = std::mem::MaybeUninit::<ffi::PyConfig>::zeroed();
+        ffi::PyConfig_InitPythonConfig(config.as_mut_ptr());
+        let mut config = config.assume_init();
+        config.parse_argv = 0;
+        config.install_signal_handlers = 1;
+        let mut status = ffi::PyConfig_SetBytesArgv(&mut config, c_ptrs.len() as ffi::Py_ssize_t, c_ptrs.as_mut_ptr());
+        if ffi::PyStatus_Exception(status) == 0 {
+            if let Some(exe) = &executable {
+                status = ffi::PyConfig_SetBytesString(&mut config, &mut config.executable, exe.as_ptr());
+                if ffi::PyStatus_Exception(status) == 0 {
+                    status = ffi::PyConfig_SetBytesString(&mut config, &mut config.program_name, exe.as_ptr());
+                }
+            }
+        }
+        if ffi::PyStatus_Exception(status) == 0 {
+            status = ffi::Py_InitializeFromConfig(&config);
+        }
+        ffi::PyConfig_Clear(&mut config);
+        if ffi::PyStatus_Exception(status) != 0 {
+            let msg = if status.err_msg.is_null() {
+                "unknown error".to_string()
+            } else {
+                std::ffi::CStr::from_ptr(status.err_msg).to_string_lossy().into_owned()
+            };
+            return Err(format!("cannot start Python: {msg}"));
+        }
+        // Initialisation leaves this thread attached; detach so `Python::attach` works
+        // the usual way from here on.
+        ffi::PyEval_SaveThread();
+    }
+    Ok(())
+}
+
+/// Registers `rust_bridge` (before the interpreter starts) and initialises Python for
+/// this binary's environment. Returns an error message fit for the user.
+pub fn start(argv: &[String]) -> Result<(), String> {
+    // SAFETY: checked by the macro: it panics if an interpreter is already running,
+    // and we only get here before initialising one.
+    if unsafe { ffi::Py_IsInitialized() } == 0 {
+        use crate::rust_bridge;
+        pyo3::append_to_inittab!(rust_bridge);
+    }
+    initialize(environment_python().as_deref(), argv)
+}
+
+/// Runs `pyo3_kernel.cli.main(argv[1:])` in the embedded interpreter; returns the exit code.
+pub fn run_kernel_cli(argv: &[String]) -> i32 {
+    if let Err(message) = start(argv) {
+        eprintln!("pyo3-kernel: {message}");
+        return 1;
+    }
+    let code = Python::attach(|py| -> i32 {
+        let result = py
+            .import("pyo3_kernel.cli")
+            .and_then(|cli| cli.call_method1("main", (argv.get(1..).unwrap_or_default().to_vec(),)))
+            .and_then(|code| code.extract::<i32>());
+        let code = match result {
+            Ok(code) => code,
+            Err(err) if err.is_instance_of::<PySystemExit>(py) => exit_code_of(py, &err),
+            Err(err) if err.is_instance_of::<pyo3::exceptions::PyImportError>(py) => {
+                let prefix = py
+                    .import("sys")
+                    .and_then(|sys| sys.getattr("prefix"))
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                eprintln!("pyo3-kernel: cannot import the pyo3_kernel package in {prefix}: {err}");
+                eprintln!("pyo3-kernel: reinstall it into this environment (pip install pyo3-kernel)");
+                1
+            }
+            Err(err) => {
+                err.print(py);
+                1
+            }
+        };
+        // Run atexit handlers (history, temp files) and flush, as `python` does on exit.
+        let _ = py.import("atexit").and_then(|m| m.call_method0("_run_exitfuncs"));
+        for stream in ["stdout", "stderr"] {
+            let _ = py.import("sys").and_then(|sys| sys.getattr(stream)?.call_method0("flush"));
+        }
+        code
+    });
+    code
+}
+
+fn exit_code_of(py: Python<'_>, err: &PyErr) -> i32 {
+    let code = err.value(py).getattr("code").ok();
+    match code {
+        None => 0,
+        Some(code) if code.is_none() => 0,
+        Some(code) => match code.extract::<i32>() {
+            Ok(n) => n,
+            Err(_) => {
+                eprintln!("{code}");
+                1
+            }
+        },
+    }
+}

@@ -1,0 +1,47 @@
+"""Fixtures that start real kernels through jupyter_client.
+
+The kernelspec under test is ``pyo3`` (installed into the venv by
+``make test``); set ``PYO3_TEST_KERNEL=python3`` to run the suite against
+ipykernel instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # make `import kernel_helpers` work in any import mode
+    sys.path.insert(0, _HERE)
+
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel  # noqa: E402
+from kernel_helpers import kernel_name, start_kernel, stop_kernel  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernelspec_installed() -> str:
+    """Fail every test (not skip) when the kernelspec under test is missing."""
+    name = kernel_name()
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        pytest.fail(f"run make test (kernelspec {name} not installed)", pytrace=False)
+    return name
+
+
+@pytest.fixture(scope="module")
+def kernel(kernelspec_installed):
+    """Client of a kernel shared by the tests of one module."""
+    km, kc = start_kernel(kernelspec_installed)
+    yield kc
+    stop_kernel(km, kc)
+
+
+@pytest.fixture
+def fresh_kernel(kernelspec_installed):
+    """Client of a kernel started for this test only."""
+    km, kc = start_kernel(kernelspec_installed)
+    yield kc
+    stop_kernel(km, kc)
