@@ -165,14 +165,12 @@ impl Executor {
         source: &Bound<'_, PyString>,
         filename: &str,
     ) -> PyResult<Vec<Chunk>> {
-        let flags = PYCF_ONLY_AST | PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
-        let tree = py.import("builtins")?.getattr("compile")?.call1((
-            source,
-            filename,
-            "exec",
-            flags,
-            true,
-        ))?;
+        let flags =
+            PYCF_ONLY_AST | PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
+        let tree = py
+            .import("builtins")?
+            .getattr("compile")?
+            .call1((source, filename, "exec", flags, true))?;
         let body = tree.getattr("body")?.cast_into::<PyList>()?;
         let text = source.to_str()?;
         let lines = LineIndex::new(text);
@@ -192,24 +190,38 @@ impl Executor {
         for stmt in &statements {
             let first_line = first_line_of(stmt)?;
             let start = lines.offset(first_line, 0);
-            let end = lines.offset(stmt.getattr("end_lineno")?.extract()?, stmt.getattr("end_col_offset")?.extract()?);
+            let end = lines.offset(
+                stmt.getattr("end_lineno")?.extract()?,
+                stmt.getattr("end_col_offset")?.extract()?,
+            );
             group = match group {
                 // Statements sharing a line (`a = 1; b = 2`) are compiled together.
-                Some((line, group_start, group_end)) if start < group_end => Some((line, group_start, end)),
+                Some((line, group_start, group_end)) if start < group_end => {
+                    Some((line, group_start, end))
+                }
                 Some((line, group_start, group_end)) => {
-                    chunks.push(Chunk::Statements(padded(line, &text[group_start..group_end])));
+                    chunks.push(Chunk::Statements(padded(
+                        line,
+                        &text[group_start..group_end],
+                    )));
                     Some((first_line, start, end))
                 }
                 None => Some((first_line, start, end)),
             };
         }
         if let Some((line, group_start, group_end)) = group {
-            chunks.push(Chunk::Statements(padded(line, &text[group_start..group_end])));
+            chunks.push(Chunk::Statements(padded(
+                line,
+                &text[group_start..group_end],
+            )));
         }
         if let Some(expr) = trailing {
             let line: usize = expr.getattr("lineno")?.extract()?;
             let start = lines.offset(line, expr.getattr("col_offset")?.extract()?);
-            let end = lines.offset(expr.getattr("end_lineno")?.extract()?, expr.getattr("end_col_offset")?.extract()?);
+            let end = lines.offset(
+                expr.getattr("end_lineno")?.extract()?,
+                expr.getattr("end_col_offset")?.extract()?,
+            );
             chunks.push(Chunk::Expression(padded(line, &text[start..end])));
         }
         Ok(chunks)
@@ -234,15 +246,26 @@ impl Executor {
         // SAFETY: both strings are valid NUL-terminated C strings that outlive the call,
         // `flags` is a valid PyCompilerFlags, and we are attached to the interpreter.
         let code = unsafe {
-            let ptr = ffi::Py_CompileStringExFlags(text.as_ptr(), filename.as_ptr(), start, &mut flags, -1);
+            let ptr = ffi::Py_CompileStringExFlags(
+                text.as_ptr(),
+                filename.as_ptr(),
+                start,
+                &mut flags,
+                -1,
+            );
             Bound::from_owned_ptr_or_err(py, ptr)?
         };
-        self.future_flags.fetch_or(flags.cf_flags & FUTURE_FLAGS, Ordering::Relaxed);
+        self.future_flags
+            .fetch_or(flags.cf_flags & FUTURE_FLAGS, Ordering::Relaxed);
         Ok(code.cast_into::<PyCode>()?)
     }
 
     /// Runs a code object in the namespace; a cell that awaits runs on the event loop.
-    fn execute<'py>(&self, py: Python<'py>, code: &Bound<'py, PyCode>) -> PyResult<Bound<'py, PyAny>> {
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        code: &Bound<'py, PyCode>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let namespace = self.namespace.bind(py);
         let result = code.run(Some(namespace), Some(namespace))?;
         let co_flags: i64 = code.getattr("co_flags")?.extract()?;
@@ -254,12 +277,19 @@ impl Executor {
     }
 
     /// Drives a top-level-await coroutine to completion on the executor's event loop.
-    fn await_on_loop<'py>(&self, py: Python<'py>, coroutine: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn await_on_loop<'py>(
+        &self,
+        py: Python<'py>,
+        coroutine: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let event_loop = match self.event_loop.get() {
             Some(event_loop) => event_loop.bind(py).clone(),
             None => {
                 let created = py.import("asyncio")?.call_method0("new_event_loop")?;
-                self.event_loop.get_or_init(|| created.clone().unbind()).bind(py).clone()
+                self.event_loop
+                    .get_or_init(|| created.clone().unbind())
+                    .bind(py)
+                    .clone()
             }
         };
         let task = event_loop.call_method1("create_task", (coroutine,))?;
@@ -306,18 +336,31 @@ impl LineIndex {
     fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { starts, len: text.len() }
+        Self {
+            starts,
+            len: text.len(),
+        }
     }
 
     fn offset(&self, line: usize, column: usize) -> usize {
-        let start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(self.len);
+        let start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.len);
         (start + column).min(self.len)
     }
 }
 
 /// Makes `linecache` (and so tracebacks and `inspect.getsource`) know the cell's text.
-fn register_in_linecache(py: Python<'_>, source: &Bound<'_, PyString>, filename: &str) -> PyResult<()> {
-    let lines = source.call_method1("splitlines", (true,))?.cast_into::<PyList>()?;
+fn register_in_linecache(
+    py: Python<'_>,
+    source: &Bound<'_, PyString>,
+    filename: &str,
+) -> PyResult<()> {
+    let lines = source
+        .call_method1("splitlines", (true,))?
+        .cast_into::<PyList>()?;
     if let Some(last) = lines.iter().last() {
         let last = last.cast_into::<PyString>()?;
         if !last.to_str()?.ends_with('\n') {
@@ -325,7 +368,21 @@ fn register_in_linecache(py: Python<'_>, source: &Bound<'_, PyString>, filename:
             lines.set_item(lines.len() - 1, fixed)?;
         }
     }
-    let entry = PyTuple::new(py, [source.len()?.into_pyobject(py)?.into_any(), py.None().into_bound(py), lines.into_any(), PyString::new(py, filename).into_any()])?;
-    py.import("linecache")?.getattr("cache")?.set_item(filename, entry)?;
+    let entry = PyTuple::new(
+        py,
+        [
+            source.len()?.into_pyobject(py)?.into_any(),
+            py.None().into_bound(py),
+            lines.into_any(),
+            PyString::new(py, filename).into_any(),
+        ],
+    )?;
+    py.import("linecache")?
+        .getattr("cache")?
+        .set_item(filename, entry)?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "executor_tests.rs"]
+mod tests;

@@ -21,9 +21,15 @@ pub fn host_executable() -> PyResult<String> {
 /// `bin/` (venv, conda, pyenv, system), else the interpreter it was built with.
 pub fn environment_python() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let bin = exe.canonicalize().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let bin = exe
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
     let mut candidates: Vec<PathBuf> = Vec::new();
-    for dir in [exe.parent().map(Path::to_path_buf), bin].into_iter().flatten() {
+    for dir in [exe.parent().map(Path::to_path_buf), bin]
+        .into_iter()
+        .flatten()
+    {
         for name in ["python3", "python"] {
             candidates.push(dir.join(name));
         }
@@ -40,7 +46,9 @@ pub fn environment_python() -> Option<PathBuf> {
 pub fn initialize(executable: Option<&Path>, argv: &[String]) -> Result<(), String> {
     let c_args: Vec<CString> = argv
         .iter()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| format!("argument contains a NUL byte: {a:?}")))
+        .map(|a| {
+            CString::new(a.as_bytes()).map_err(|_| format!("argument contains a NUL byte: {a:?}"))
+        })
         .collect::<Result<_, _>>()?;
     let mut c_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     let executable = executable
@@ -60,12 +68,21 @@ pub fn initialize(executable: Option<&Path>, argv: &[String]) -> Result<(), Stri
         let mut config = config.assume_init();
         config.parse_argv = 0;
         config.install_signal_handlers = 1;
-        let mut status = ffi::PyConfig_SetBytesArgv(&mut config, c_ptrs.len() as ffi::Py_ssize_t, c_ptrs.as_mut_ptr());
+        let mut status = ffi::PyConfig_SetBytesArgv(
+            &mut config,
+            c_ptrs.len() as ffi::Py_ssize_t,
+            c_ptrs.as_mut_ptr(),
+        );
         if ffi::PyStatus_Exception(status) == 0 {
             if let Some(exe) = &executable {
-                status = ffi::PyConfig_SetBytesString(&mut config, &mut config.executable, exe.as_ptr());
+                status =
+                    ffi::PyConfig_SetBytesString(&mut config, &mut config.executable, exe.as_ptr());
                 if ffi::PyStatus_Exception(status) == 0 {
-                    status = ffi::PyConfig_SetBytesString(&mut config, &mut config.program_name, exe.as_ptr());
+                    status = ffi::PyConfig_SetBytesString(
+                        &mut config,
+                        &mut config.program_name,
+                        exe.as_ptr(),
+                    );
                 }
             }
         }
@@ -77,7 +94,9 @@ pub fn initialize(executable: Option<&Path>, argv: &[String]) -> Result<(), Stri
             let msg = if status.err_msg.is_null() {
                 "unknown error".to_string()
             } else {
-                std::ffi::CStr::from_ptr(status.err_msg).to_string_lossy().into_owned()
+                std::ffi::CStr::from_ptr(status.err_msg)
+                    .to_string_lossy()
+                    .into_owned()
             };
             return Err(format!("cannot start Python: {msg}"));
         }
@@ -121,7 +140,9 @@ pub fn run_kernel_cli(argv: &[String]) -> i32 {
                     .map(|p| p.to_string())
                     .unwrap_or_default();
                 eprintln!("pyo3-kernel: cannot import the pyo3_kernel package in {prefix}: {err}");
-                eprintln!("pyo3-kernel: reinstall it into this environment (pip install pyo3-kernel)");
+                eprintln!(
+                    "pyo3-kernel: reinstall it into this environment (pip install pyo3-kernel)"
+                );
                 1
             }
             Err(err) => {
@@ -130,9 +151,13 @@ pub fn run_kernel_cli(argv: &[String]) -> i32 {
             }
         };
         // Run atexit handlers (history, temp files) and flush, as `python` does on exit.
-        let _ = py.import("atexit").and_then(|m| m.call_method0("_run_exitfuncs"));
+        let _ = py
+            .import("atexit")
+            .and_then(|m| m.call_method0("_run_exitfuncs"));
         for stream in ["stdout", "stderr"] {
-            let _ = py.import("sys").and_then(|sys| sys.getattr(stream)?.call_method0("flush"));
+            let _ = py
+                .import("sys")
+                .and_then(|sys| sys.getattr(stream)?.call_method0("flush"));
         }
         code
     });
