@@ -1,0 +1,65 @@
+"""What Python sees of ``rust_bridge``, the module the pyo3-kernel host builds in.
+
+``import rust_bridge`` works inside the kernel (and any program embedding it); it is a
+built-in module (``rust_bridge.__name__ in sys.builtin_module_names``), not a file.
+"""
+
+from types import ModuleType
+from typing import Any
+
+__version__: str
+
+class CellOutcome:
+    """What running one cell produced."""
+
+    @property
+    def value(self) -> Any:
+        """The value of the cell's trailing expression (``None`` if there was none)."""
+
+    @property
+    def has_value(self) -> bool:
+        """True when the cell ended with an expression that was evaluated."""
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception the cell raised; its ``__traceback__`` starts in the cell."""
+
+class Executor:
+    """Runs cells on one namespace: a module's ``__dict__``, used as globals and locals.
+
+    Each cell is parsed, its top-level statements are compiled under the cell's
+    filename and run (``check_signals`` between them), and a trailing expression is
+    evaluated for its value. The cell's text is registered in ``linecache``, so
+    tracebacks and ``inspect.getsource`` show its lines. ``from __future__`` imports
+    carry over to later cells. Top-level ``await`` runs on the executor's own event
+    loop, which runs only while such a cell runs, so ``asyncio.run()`` works in other
+    cells. Rust panics surface as ``RuntimeError``.
+    """
+
+    def __init__(self, module: ModuleType | None = None) -> None:
+        """Use ``module``'s dict as the namespace (default: the ``__main__`` module)."""
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The namespace every cell runs in."""
+
+    def run_cell(self, source: str, filename: str) -> CellOutcome:
+        """Run ``source`` as one cell named ``filename``. Errors in the cell are
+        returned in ``CellOutcome.error``, never raised."""
+
+    def eval(self, expression: str, filename: str = "<expression>") -> Any:
+        """Evaluate one expression in the namespace; raises what it raises."""
+
+def check_signals() -> None:
+    """Raise ``KeyboardInterrupt`` (or what a signal handler raises) if a signal is pending."""
+
+def sleep(seconds: float) -> None:
+    """Sleep in Rust with the GIL released, checking for signals every 5 ms: an
+    interrupt stops it at once with ``KeyboardInterrupt``. Raises ``ValueError`` for a
+    negative or non-finite length."""
+
+def host_executable() -> str:
+    """The absolute path of the running host binary."""
+
+def _panic(message: str) -> None:
+    """Panic inside Rust on purpose (tests use it): raises ``RuntimeError``."""
