@@ -185,15 +185,31 @@ impl Executor {
             _ => None,
         };
 
+        // Where the trailing expression starts, if any: statement groups stop there.
+        let expression_span = match &trailing {
+            Some(expr) => {
+                let line: usize = expr.getattr("lineno")?.extract()?;
+                let start = lines.offset(line, expr.getattr("col_offset")?.extract()?);
+                let end = lines.offset(
+                    expr.getattr("end_lineno")?.extract()?,
+                    expr.getattr("end_col_offset")?.extract()?,
+                );
+                Some((line, start, end))
+            }
+            None => None,
+        };
+        let limit = expression_span.map_or(text.len(), |(_, start, _)| start);
+
         let mut chunks = Vec::new();
         let mut group: Option<(usize, usize, usize)> = None; // (first line, start byte, end byte)
         for stmt in &statements {
             let first_line = first_line_of(stmt)?;
             let start = lines.offset(first_line, 0);
-            let end = lines.offset(
-                stmt.getattr("end_lineno")?.extract()?,
-                stmt.getattr("end_col_offset")?.extract()?,
-            );
+            // A group runs to the end of its last line, so a trailing comment is part of
+            // the compiled text, exactly as the source shows it.
+            let end = lines
+                .line_end(stmt.getattr("end_lineno")?.extract()?)
+                .min(limit);
             group = match group {
                 // Statements sharing a line (`a = 1; b = 2`) are compiled together.
                 Some((line, group_start, group_end)) if start < group_end => {
@@ -202,7 +218,7 @@ impl Executor {
                 Some((line, group_start, group_end)) => {
                     chunks.push(Chunk::Statements(padded(
                         line,
-                        &text[group_start..group_end],
+                        slice(text, group_start, group_end)?,
                     )));
                     Some((first_line, start, end))
                 }
@@ -212,17 +228,11 @@ impl Executor {
         if let Some((line, group_start, group_end)) = group {
             chunks.push(Chunk::Statements(padded(
                 line,
-                &text[group_start..group_end],
+                slice(text, group_start, group_end)?,
             )));
         }
-        if let Some(expr) = trailing {
-            let line: usize = expr.getattr("lineno")?.extract()?;
-            let start = lines.offset(line, expr.getattr("col_offset")?.extract()?);
-            let end = lines.offset(
-                expr.getattr("end_lineno")?.extract()?,
-                expr.getattr("end_col_offset")?.extract()?,
-            );
-            chunks.push(Chunk::Expression(padded(line, &text[start..end])));
+        if let Some((line, start, end)) = expression_span {
+            chunks.push(Chunk::Expression(padded(line, slice(text, start, end)?)));
         }
         Ok(chunks)
     }
@@ -326,6 +336,15 @@ fn padded(line: usize, text: &str) -> String {
     out
 }
 
+/// `text[start..end]`, or a Python error if the parser's offsets do not fit the text.
+fn slice(text: &str, start: usize, end: usize) -> PyResult<&str> {
+    text.get(start..end).ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "cannot split the cell at bytes {start}..{end}"
+        ))
+    })
+}
+
 /// Byte offsets of line starts, to turn the parser's (line, UTF-8 column) into offsets.
 struct LineIndex {
     starts: Vec<usize>,
@@ -339,6 +358,14 @@ impl LineIndex {
         Self {
             starts,
             len: text.len(),
+        }
+    }
+
+    /// The offset of the end of `line` (before its newline).
+    fn line_end(&self, line: usize) -> usize {
+        match self.starts.get(line) {
+            Some(next) => next - 1,
+            None => self.len,
         }
     }
 

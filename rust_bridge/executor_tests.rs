@@ -174,3 +174,18 @@ fn panics_become_runtime_errors() {
         assert!(err.to_string().contains("on purpose"));
     });
 }
+
+#[test]
+fn trailing_comments_are_kept_in_the_compiled_text() {
+    with_executor(|py, ex| {
+        assert_eq!(
+            value(
+                py,
+                &run(py, ex, "a = 1  # note\nb = 2  # more\na + b  # sum", 1)
+            ),
+            "3"
+        );
+        let outcome = run(py, ex, "1 + 1;  # quiet", 2);
+        assert_eq!(value(py, &outcome), "2");
+    });
+}

@@ -21,8 +21,11 @@ def serve(connection_file: str | None) -> int:
     else:
         conn = connection.load(connection_file)
         write_file = False
-    logging.basicConfig(level=logging.WARNING, stream=sys.__stderr__,
-                        format="[pyo3-kernel] %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.__stderr__,
+        format="[pyo3-kernel] %(levelname)s %(message)s",
+    )
     # Figures made in cells arrive as images at the end of the cell, as in ipykernel.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
@@ -30,15 +33,18 @@ def serve(connection_file: str | None) -> int:
     sockets = connection.bind(context, conn)
     if write_file:
         connection.write(connection_file, conn)
-        print(f"To connect a client: --existing {os.path.basename(connection_file)}",
-              file=sys.__stderr__)
+        print(
+            f"To connect a client: --existing {os.path.basename(connection_file)}",
+            file=sys.__stderr__,
+        )
     connection.start_heartbeat(sockets["hb"])
     session = Session(key=conn.key, signature_scheme=conn.signature_scheme, username="kernel")
 
     from .kernel import Kernel  # imports IPython: after the sockets are bound
 
-    kernel = Kernel(session, sockets["shell"], sockets["control"], sockets["stdin"],
-                    sockets["iopub"])
+    kernel = Kernel(
+        session, sockets["shell"], sockets["control"], sockets["stdin"], sockets["iopub"]
+    )
     kernel.run()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -19,8 +19,12 @@ def main(argv: list[str]) -> int:
         description="A Jupyter kernel for Python whose interpreter is embedded in Rust (PyO3).",
         epilog="Subcommands: 'pyo3-kernel install --help' registers the kernelspec.",
     )
-    parser.add_argument("-f", "--connection-file", dest="connection_file",
-                        help="connection file written by Jupyter (default: make a new one)")
+    parser.add_argument(
+        "-f",
+        "--connection-file",
+        dest="connection_file",
+        help="connection file written by Jupyter (default: make a new one)",
+    )
     parser.add_argument("--version", action="version", version=f"pyo3-kernel {__version__}")
     args, unknown = parser.parse_known_args(argv)
     if unknown:

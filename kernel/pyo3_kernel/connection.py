@@ -61,8 +61,13 @@ def load(path: str) -> Connection:
 
 def new_connection_file(directory: str) -> tuple[str, Connection]:
     """A fresh connection (random ports chosen at bind time) for a kernel started by hand."""
-    conn = Connection("tcp", "127.0.0.1", secrets.token_hex(16).encode(), "hmac-sha256",
-                      dict.fromkeys(CHANNELS, 0))
+    conn = Connection(
+        "tcp",
+        "127.0.0.1",
+        secrets.token_hex(16).encode(),
+        "hmac-sha256",
+        dict.fromkeys(CHANNELS, 0),
+    )
     os.makedirs(directory, exist_ok=True)
     return os.path.join(directory, f"kernel-{os.getpid()}.json"), conn
 
@@ -70,8 +75,13 @@ def new_connection_file(directory: str) -> tuple[str, Connection]:
 def write(path: str, conn: Connection) -> None:
     """Write ``conn`` to ``path``, readable by its owner only."""
     info: dict[str, Any] = {f"{name}_port": port for name, port in conn.ports.items()}
-    info.update(transport=conn.transport, ip=conn.ip, key=conn.key.decode(),
-                signature_scheme=conn.signature_scheme, kernel_name="pyo3")
+    info.update(
+        transport=conn.transport,
+        ip=conn.ip,
+        key=conn.key.decode(),
+        signature_scheme=conn.signature_scheme,
+        kernel_name="pyo3",
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(info, f, indent=2)
@@ -79,8 +89,13 @@ def write(path: str, conn: Connection) -> None:
 
 def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
     """Create and bind the five kernel sockets; ports given as 0 are chosen now."""
-    kinds = {"shell": zmq.ROUTER, "control": zmq.ROUTER, "stdin": zmq.ROUTER,
-             "iopub": zmq.PUB, "hb": zmq.ROUTER}
+    kinds = {
+        "shell": zmq.ROUTER,
+        "control": zmq.ROUTER,
+        "stdin": zmq.ROUTER,
+        "iopub": zmq.PUB,
+        "hb": zmq.ROUTER,
+    }
     sockets: dict[str, zmq.Socket] = {}
     for channel, kind in kinds.items():
         socket = context.socket(kind)

@@ -37,8 +37,9 @@ def host_path() -> str:
     )
 
 
-def write_spec(directory: Path, display_name: str, env: dict[str, str],
-               interrupt_mode: str = "signal") -> None:
+def write_spec(
+    directory: Path, display_name: str, env: dict[str, str], interrupt_mode: str = "signal"
+) -> None:
     """Write kernel.json (host path filled in) and the logos into ``directory``."""
     template = resources.files("pyo3_kernel") / "kernelspec"
     spec = json.loads((template / "kernel.json").read_text())
@@ -62,20 +63,34 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pyo3-kernel install",
-                                     description="Register the pyo3 kernelspec with Jupyter.")
+    parser = argparse.ArgumentParser(
+        prog="pyo3-kernel install", description="Register the pyo3 kernelspec with Jupyter."
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--user", action="store_true", help="install for the current user")
-    where.add_argument("--sys-prefix", action="store_true",
-                       help=f"install into this environment ({sys.prefix})")
+    where.add_argument(
+        "--sys-prefix", action="store_true", help=f"install into this environment ({sys.prefix})"
+    )
     where.add_argument("--prefix", help="install under PREFIX/share/jupyter/kernels")
     parser.add_argument("--name", default=KERNEL_NAME, help=f"kernel name (default {KERNEL_NAME})")
-    parser.add_argument("--display-name", default=DISPLAY_NAME,
-                        help=f"name shown in frontends (default {DISPLAY_NAME!r})")
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="environment variable for the kernel (repeatable)")
-    parser.add_argument("--interrupt-mode", choices=("signal", "message"), default="signal",
-                        help="how frontends interrupt the kernel (default signal)")
+    parser.add_argument(
+        "--display-name",
+        default=DISPLAY_NAME,
+        help=f"name shown in frontends (default {DISPLAY_NAME!r})",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment variable for the kernel (repeatable)",
+    )
+    parser.add_argument(
+        "--interrupt-mode",
+        choices=("signal", "message"),
+        default="signal",
+        help="how frontends interrupt the kernel (default signal)",
+    )
     args = parser.parse_args(argv)
 
     from jupyter_client.kernelspec import KernelSpecManager

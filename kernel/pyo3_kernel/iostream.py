@@ -34,7 +34,9 @@ class OutStream(io.TextIOBase):
         self._first_write = 0.0
         self._parent: dict[str, Any] = {}
         self._wakeup = threading.Event()
-        self._timer = threading.Thread(target=self._flush_when_due, daemon=True, name=f"{name}-flush")
+        self._timer = threading.Thread(
+            target=self._flush_when_due, daemon=True, name=f"{name}-flush"
+        )
         self._timer.start()
 
     # --- io.TextIOBase -------------------------------------------------------------

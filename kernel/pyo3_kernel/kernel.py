@@ -13,7 +13,6 @@ import logging
 import platform
 import signal
 import sys
-
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -21,7 +20,7 @@ from typing import Any
 
 import zmq
 from IPython.core.completer import provisionalcompleter, rectify_completions
-from IPython.utils.tokenutil import line_at_cursor, token_at_cursor
+from IPython.utils.tokenutil import token_at_cursor
 from jupyter_client.session import Session
 
 from . import __version__
@@ -318,8 +317,13 @@ class Kernel:
                 rectify_completions(code, self.shell.Completer.completions(code, cursor_pos))
             )
         details = [
-            {"start": c.start, "end": c.end, "text": c.text, "type": c.type,
-             "signature": c.signature}
+            {
+                "start": c.start,
+                "end": c.end,
+                "text": c.text,
+                "type": c.type,
+                "signature": c.signature,
+            }
             for c in completions
         ]
         start = completions[0].start if completions else cursor_pos
@@ -356,9 +360,7 @@ class Kernel:
         self._reply(socket, idents, msg, reply)
 
     def is_complete_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
-        status, indent = self.shell.input_transformer_manager.check_complete(
-            msg["content"]["code"]
-        )
+        status, indent = self.shell.input_transformer_manager.check_complete(msg["content"]["code"])
         reply: dict[str, Any] = {"status": status}
         if status == "incomplete":
             reply["indent"] = " " * (indent or 0)
@@ -371,14 +373,25 @@ class Kernel:
         raw = content.get("raw", True)
         output = content.get("output", False)
         if kind == "tail":
-            hist = history.get_tail(content.get("n", 10), raw=raw, output=output,
-                                    include_latest=True)
+            hist = history.get_tail(
+                content.get("n", 10), raw=raw, output=output, include_latest=True
+            )
         elif kind == "range":
-            hist = history.get_range(content.get("session", 0), content.get("start", 0),
-                                     content.get("stop"), raw=raw, output=output)
+            hist = history.get_range(
+                content.get("session", 0),
+                content.get("start", 0),
+                content.get("stop"),
+                raw=raw,
+                output=output,
+            )
         elif kind == "search":
-            hist = history.search(content.get("pattern", "*"), raw=raw, output=output,
-                                  n=content.get("n"), unique=content.get("unique", False))
+            hist = history.search(
+                content.get("pattern", "*"),
+                raw=raw,
+                output=output,
+                n=content.get("n"),
+                unique=content.get("unique", False),
+            )
         else:
             hist = []
         self._reply(socket, idents, msg, {"status": "ok", "history": list(hist)})
@@ -396,5 +409,3 @@ class Kernel:
     def interrupt_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
         # Read between requests, so no cell is running: there is nothing to interrupt.
         self._reply(socket, idents, msg, {"status": "ok"})
-
-

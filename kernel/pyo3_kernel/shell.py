@@ -8,19 +8,36 @@ expression on the shared ``__main__`` namespace; the value comes back here to be
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import warnings
+import zlib
 from typing import Any
 
+from ipykernel.zmqshell import ZMQInteractiveShell
 from IPython.core.displayhook import DisplayHook
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
-from ipykernel.zmqshell import ZMQInteractiveShell
 
 import rust_bridge
 
 # Characters after which IPython's input transformations may change a cell
 # (magics, shell escapes, help, auto-call); other cells go to the bridge untouched.
 _TRANSFORM_MARKERS = ("%", "!", "?", "\\\n")
+
+
+def cell_filename(raw_cell: str, number: int) -> str:
+    """A file-like name for a cell, as ipykernel uses (no file is written).
+
+    The text lives in ``linecache``; IPython shows the name as ``Cell In[n]``. A path
+    ending in ``.py`` (not ``<...>``) makes tracebacks render lines exactly, comments
+    included; the checksum keeps cells that share an execution count apart.
+    """
+    checksum = zlib.crc32(raw_cell.encode("utf-8", "surrogatepass"))
+    return os.path.join(_CELL_DIR, f"cell_{number}_{checksum:08x}.py")
+
+
+_CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
 
 
 class PyO3Shell(ZMQInteractiveShell):
@@ -90,7 +107,7 @@ class PyO3Shell(ZMQInteractiveShell):
             self.logger.log(cell, raw_cell)
 
         if result.error_before_exec is None:
-            filename = self.compile.get_code_name(raw_cell, cell, number)
+            filename = cell_filename(raw_cell, number)
             self.compile._filename_map[filename] = number
             with self.builtin_trap, self.display_trap:
                 self._run_through_bridge(cell, filename, result, silent)
