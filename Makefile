@@ -9,11 +9,12 @@ WHEELHOUSE := target/wheels
 
 .PHONY: run test install venv lint fmt bench clean
 
-$(VENV)/.deps: pyproject.toml
+$(VENV)/.deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" \
-		pyzmq comm pytest psutil nbclient nbformat nbconvert matplotlib ruff
+		pyzmq comm pytest psutil nbclient nbformat nbconvert matplotlib ruff \
+		jupyter_console pexpect
 	touch $@
 
 venv: $(VENV)/.deps
@@ -43,3 +44,8 @@ fmt: venv
 
 clean:
 	rm -rf target $(VENV)
+
+# Benchmark pyo3-kernel against ipykernel and xeus-python (bench-only dependency, pip-installed
+# into .venv if missing). BENCH_ARGS=--smoke: the seconds-long run CI uses (no xeus-python).
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -10,7 +10,9 @@
 use crate::panics::guard;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyCode, PyCodeMethods, PyDict, PyList, PyModule, PyString, PyTuple};
+use pyo3::types::{
+    PyCode, PyCodeMethods, PyDict, PyList, PyModule, PyString, PyTraceback, PyTuple,
+};
 use std::ffi::{c_int, CString};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
@@ -104,7 +106,7 @@ impl Executor {
     fn eval(&self, py: Python<'_>, expression: &str, filename: &str) -> PyResult<Py<PyAny>> {
         guard(|| {
             let code = self.compile(py, expression, filename, ffi::Py_eval_input)?;
-            Ok(self.execute(py, &code)?.unbind())
+            Ok(self.execute(py, &code, filename)?.unbind())
         })
     }
 }
@@ -145,11 +147,11 @@ impl Executor {
             match chunk {
                 Chunk::Statements(text) => {
                     let code = self.compile(py, &text, filename, ffi::Py_file_input)?;
-                    self.execute(py, &code)?;
+                    self.execute(py, &code, filename)?;
                 }
                 Chunk::Expression(text) => {
                     let code = self.compile(py, &text, filename, ffi::Py_eval_input)?;
-                    value = self.execute(py, &code)?.unbind();
+                    value = self.execute(py, &code, filename)?.unbind();
                     has_value = true;
                 }
             }
@@ -275,12 +277,13 @@ impl Executor {
         &self,
         py: Python<'py>,
         code: &Bound<'py, PyCode>,
+        filename: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let namespace = self.namespace.bind(py);
         let result = code.run(Some(namespace), Some(namespace))?;
         let co_flags: i64 = code.getattr("co_flags")?.extract()?;
         if co_flags & CO_COROUTINE != 0 {
-            self.await_on_loop(py, result)
+            self.await_on_loop(py, result, filename)
         } else {
             Ok(result)
         }
@@ -291,6 +294,7 @@ impl Executor {
         &self,
         py: Python<'py>,
         coroutine: Bound<'py, PyAny>,
+        filename: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let event_loop = match self.event_loop.get() {
             Some(event_loop) => event_loop.bind(py).clone(),
@@ -305,17 +309,51 @@ impl Executor {
         let task = event_loop.call_method1("create_task", (coroutine,))?;
         match event_loop.call_method1("run_until_complete", (&task,)) {
             Ok(value) => Ok(value),
+            Err(err) if task.call_method0("done")?.is_truthy()? => Err(err),
             Err(err) => {
-                // Interrupted while the task was suspended: cancel it so its `finally`
-                // blocks run now, and report the interruption.
-                if !task.call_method0("done")?.is_truthy()? {
-                    task.call_method0("cancel")?;
-                    let _ = event_loop.call_method1("run_until_complete", (&task,));
+                // Interrupted while the cell was suspended in an `await`: cancel the task,
+                // so its `finally` blocks run now, and report the interruption with the
+                // cancellation's traceback, which points at the cell's awaiting line.
+                task.call_method0("cancel")?;
+                match event_loop.call_method1("run_until_complete", (&task,)) {
+                    Err(cancelled)
+                        if cancelled
+                            .is_instance_of::<pyo3::exceptions::asyncio::CancelledError>(py) =>
+                    {
+                        err.set_traceback(py, starting_in_cell(cancelled.traceback(py), filename));
+                        Err(err)
+                    }
+                    Err(other) => Err(other),
+                    Ok(_) => Err(err),
                 }
-                Err(err)
             }
         }
     }
+}
+
+/// The part of a traceback from the cell's first frame on (the frames before it are
+/// the event loop's); the whole traceback if the cell is not in it.
+fn starting_in_cell<'py>(
+    traceback: Option<Bound<'py, PyTraceback>>,
+    filename: &str,
+) -> Option<Bound<'py, PyTraceback>> {
+    let mut current = traceback.clone();
+    while let Some(tb) = current {
+        let in_cell = tb
+            .getattr("tb_frame")
+            .and_then(|frame| frame.getattr("f_code"))
+            .and_then(|code| code.getattr("co_filename"))
+            .and_then(|name| name.extract::<String>())
+            .is_ok_and(|name| name == filename);
+        if in_cell {
+            return Some(tb);
+        }
+        current = tb
+            .getattr("tb_next")
+            .ok()
+            .and_then(|next| next.cast_into::<PyTraceback>().ok());
+    }
+    traceback
 }
 
 /// The first line of a statement, counting its decorators.

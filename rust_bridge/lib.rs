@@ -19,7 +19,7 @@ pub mod rust_bridge {
     #[pymodule_export]
     use crate::executor::{CellOutcome, Executor};
     #[pymodule_export]
-    use crate::native::{check_signals, sleep};
+    use crate::native::{check_signals, count_primes, sleep};
 
     use pyo3::prelude::*;
 

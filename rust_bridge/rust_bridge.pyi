@@ -63,3 +63,9 @@ def host_executable() -> str:
 
 def _panic(message: str) -> None:
     """Panic inside Rust on purpose (tests use it): raises ``RuntimeError``."""
+
+def count_primes(limit: int) -> int:
+    """Count the primes below ``limit`` (at most 10**13) with a segmented sieve of
+    Eratosthenes in Rust, the GIL released. CPU-bound: ``count_primes(2 * 10**9)``
+    takes seconds (98,222,287 primes), yet an interrupt stops it within milliseconds
+    with ``KeyboardInterrupt``. Raises ``ValueError`` above the limit."""

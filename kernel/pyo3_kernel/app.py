@@ -42,10 +42,12 @@ def serve(connection_file: str | None) -> int:
 
     from .kernel import Kernel  # imports IPython: after the sockets are bound
 
-    kernel = Kernel(
-        session, sockets["shell"], sockets["control"], sockets["stdin"], sockets["iopub"]
-    )
-    kernel.run()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    kernel = Kernel(session, sockets, context)
+    try:
+        kernel.run()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        connection.close(context, sockets)
     return 0

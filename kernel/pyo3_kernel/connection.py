@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,11 +115,24 @@ def start_heartbeat(socket: zmq.Socket) -> threading.Thread:
     """Echo heartbeat pings on their own thread (pure ZeroMQ, no Python per ping)."""
 
     def echo() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             zmq.proxy(socket, socket)
         except zmq.ZMQError:
             pass  # context terminated at shutdown
+        finally:
+            socket.close(linger=0)
 
     thread = threading.Thread(target=echo, daemon=True, name="heartbeat")
     thread.start()
     return thread
+
+
+def close(context: zmq.Context, sockets: dict[str, zmq.Socket]) -> None:
+    """Close the sockets this thread owns and let ZeroMQ deliver what is queued (the
+    shutdown reply, the last outputs) before the process exits, within a second."""
+    for channel in ("shell", "stdin", "iopub"):
+        sockets[channel].close(linger=1000)
+    terminator = threading.Thread(target=context.term, daemon=True)
+    terminator.start()
+    terminator.join(timeout=2)

@@ -8,12 +8,15 @@ from typing import Any
 import zmq
 from jupyter_client.session import Session
 
+from .interrupts import gate
+
 
 class LockedSocket:
     """A send-only view of a ZeroMQ socket that one thread at a time may use.
 
     ZeroMQ sockets must not be used by two threads at once; the lock serialises the
     (rare) timer-thread stream flushes with the kernel thread's own inline sends.
+    An interrupt never splits a multipart message: sends are critical sections.
     ``Session.send`` only needs ``send_multipart``.
     """
 
@@ -22,7 +25,7 @@ class LockedSocket:
         self._lock = threading.Lock()
 
     def send_multipart(self, parts: list[Any], *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
+        with self._lock, gate.critical():
             return self.socket.send_multipart(parts, *args, **kwargs)
 
 

@@ -21,10 +21,6 @@ from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 
 import rust_bridge
 
-# Characters after which IPython's input transformations may change a cell
-# (magics, shell escapes, help, auto-call); other cells go to the bridge untouched.
-_TRANSFORM_MARKERS = ("%", "!", "?", "\\\n")
-
 
 def cell_filename(raw_cell: str, number: int) -> str:
     """A file-like name for a cell, as ipykernel uses (no file is written).
@@ -60,11 +56,6 @@ class PyO3Shell(ZMQInteractiveShell):
             self.cell_error = evalue
             self.cell_traceback = list(stb)
         super()._showtraceback(etype, evalue, stb)
-
-    def transform_cell(self, raw_cell: str) -> str:
-        if not any(marker in raw_cell for marker in _TRANSFORM_MARKERS):
-            return raw_cell
-        return super().transform_cell(raw_cell)
 
     def run_cell(  # type: ignore[override]
         self,

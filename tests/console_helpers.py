@@ -1,0 +1,34 @@
+"""Drive a real `jupyter console` in a pseudo-terminal with pexpect."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+from kernel_helpers import kernel_name
+
+# prompt_toolkit colours every token: allow escape sequences between characters.
+ESC = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+
+
+def prompt(kind: str, number: int) -> str:
+    """Regex for `In [n]:` / `Out[n]:` as the console draws them."""
+    return kind + r" ?\[" + ESC + str(number) + ESC + r"\]" + ESC + ":"
+
+
+def spawn_console(log_path: Path) -> pexpect.spawn:
+    """Start `jupyter console` on the kernel under test; its screen output goes to log_path."""
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(
+        str(bin_dir / "jupyter"),
+        ["console", "--kernel", kernel_name()],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+        env=env,
+    )
+    child.logfile_read = log_path.open("w")
+    return child
