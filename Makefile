@@ -14,7 +14,7 @@ $(VENV)/.deps: pyproject.toml Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" \
 		pyzmq comm pytest psutil nbclient nbformat nbconvert matplotlib ruff \
-		jupyter_console pexpect
+		jupyter_console pexpect jupyter_kernel_test ipywidgets pandas
 	touch $@
 
 venv: $(VENV)/.deps

@@ -8,6 +8,7 @@
 //! show its lines, also from functions defined in it and called from later cells.
 
 use crate::panics::guard;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -15,7 +16,7 @@ use pyo3::types::{
 };
 use std::ffi::{c_int, CString};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 const PYCF_ONLY_AST: c_int = 0x0400;
 const PYCF_ALLOW_TOP_LEVEL_AWAIT: c_int = 0x2000;
@@ -60,8 +61,10 @@ pub struct Executor {
     /// `__future__` features turned on by earlier cells.
     future_flags: AtomicI32,
     /// The event loop that runs cells containing top-level `await`; it runs only
-    /// while such a cell runs, so `asyncio.run()` works in every other cell.
-    event_loop: OnceLock<Py<PyAny>>,
+    /// while such a cell runs, so `asyncio.run()` works in every other cell. Made
+    /// ahead of time (so an interrupt cannot land in its creation) and replaced after
+    /// an interrupted `await`, in case the interrupt hit the loop's own bookkeeping.
+    event_loop: Mutex<Option<Py<PyAny>>>,
 }
 
 #[pymethods]
@@ -121,7 +124,7 @@ impl Executor {
         Ok(Self {
             namespace: namespace.unbind(),
             future_flags: AtomicI32::new(0),
-            event_loop: OnceLock::new(),
+            event_loop: Mutex::new(Some(new_event_loop(py)?)),
         })
     }
 
@@ -296,16 +299,7 @@ impl Executor {
         coroutine: Bound<'py, PyAny>,
         filename: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let event_loop = match self.event_loop.get() {
-            Some(event_loop) => event_loop.bind(py).clone(),
-            None => {
-                let created = py.import("asyncio")?.call_method0("new_event_loop")?;
-                self.event_loop
-                    .get_or_init(|| created.clone().unbind())
-                    .bind(py)
-                    .clone()
-            }
-        };
+        let event_loop = self.event_loop(py)?;
         let task = event_loop.call_method1("create_task", (coroutine,))?;
         match event_loop.call_method1("run_until_complete", (&task,)) {
             Ok(value) => Ok(value),
@@ -314,8 +308,10 @@ impl Executor {
                 // Interrupted while the cell was suspended in an `await`: cancel the task,
                 // so its `finally` blocks run now, and report the interruption with the
                 // cancellation's traceback, which points at the cell's awaiting line.
-                task.call_method0("cancel")?;
-                match event_loop.call_method1("run_until_complete", (&task,)) {
+                let outcome = match task
+                    .call_method0("cancel")
+                    .and_then(|_| event_loop.call_method1("run_until_complete", (&task,)))
+                {
                     Err(cancelled)
                         if cancelled
                             .is_instance_of::<pyo3::exceptions::asyncio::CancelledError>(py) =>
@@ -325,10 +321,51 @@ impl Executor {
                     }
                     Err(other) => Err(other),
                     Ok(_) => Err(err),
-                }
+                };
+                self.discard_event_loop(py, &event_loop);
+                outcome
             }
         }
     }
+
+    /// The event loop for awaiting cells (a new one if the last was discarded).
+    fn event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut slot = self
+            .event_loop
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("event loop lock poisoned"))?;
+        if let Some(event_loop) = slot.as_ref() {
+            return Ok(event_loop.bind(py).clone());
+        }
+        let created = new_event_loop(py)?;
+        let bound = created.bind(py).clone();
+        *slot = Some(created);
+        Ok(bound)
+    }
+
+    /// Drops a loop an interrupt may have left half-way through its bookkeeping.
+    fn discard_event_loop(&self, py: Python<'_>, event_loop: &Bound<'_, PyAny>) {
+        if let Ok(mut slot) = self.event_loop.lock() {
+            *slot = None;
+        }
+        if let Ok(events) = py.import("asyncio.events") {
+            let _ = events.call_method1("_set_running_loop", (py.None(),));
+        }
+        if !event_loop
+            .call_method0("is_running")
+            .and_then(|r| r.is_truthy())
+            .unwrap_or(true)
+        {
+            let _ = event_loop.call_method0("close");
+        }
+    }
+}
+
+fn new_event_loop(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    Ok(py
+        .import("asyncio")?
+        .call_method0("new_event_loop")?
+        .unbind())
 }
 
 /// The part of a traceback from the cell's first frame on (the frames before it are

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod host;
 pub mod native;
 mod panics;
+pub mod signals;
 
 use pyo3::prelude::*;
 
@@ -20,6 +21,8 @@ pub mod rust_bridge {
     use crate::executor::{CellOutcome, Executor};
     #[pymodule_export]
     use crate::native::{check_signals, count_primes, sleep};
+    #[pymodule_export]
+    use crate::signals::SigintHandler;
 
     use pyo3::prelude::*;
 

@@ -13,7 +13,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 from . import connection
 
 
-def serve(connection_file: str | None) -> int:
+def serve(connection_file: str | None, config_args: list[str] | None = None) -> int:
     """Run the kernel described by ``connection_file`` until it is shut down."""
     if connection_file is None:
         connection_file, conn = connection.new_connection_file(jupyter_runtime_dir())
@@ -40,9 +40,10 @@ def serve(connection_file: str | None) -> int:
     connection.start_heartbeat(sockets["hb"])
     session = Session(key=conn.key, signature_scheme=conn.signature_scheme, username="kernel")
 
+    from . import config
     from .kernel import Kernel  # imports IPython: after the sockets are bound
 
-    kernel = Kernel(session, sockets, context)
+    kernel = Kernel(session, sockets, context, config.load(config_args or []))
     try:
         kernel.run()
     finally:

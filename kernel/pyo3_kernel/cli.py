@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from . import __version__
+from .config import is_config_argument
 
 
 def main(argv: list[str]) -> int:
@@ -27,14 +28,16 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--version", action="version", version=f"pyo3-kernel {__version__}")
     args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        print(f"pyo3-kernel: ignoring unknown arguments: {' '.join(unknown)}", file=sys.stderr)
+    config_args = [arg for arg in unknown if is_config_argument(arg)]
+    ignored = [arg for arg in unknown if arg not in config_args]
+    if ignored:
+        print(f"pyo3-kernel: ignoring unknown arguments: {' '.join(ignored)}", file=sys.stderr)
 
     from .app import serve
     from .connection import ConnectionFileError
 
     try:
-        return serve(args.connection_file)
+        return serve(args.connection_file, config_args)
     except ConnectionFileError as err:
         print(f"pyo3-kernel: {err}", file=sys.__stderr__)
         return 2

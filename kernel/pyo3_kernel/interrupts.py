@@ -8,22 +8,37 @@ and raised as soon as the section ends. While no cell runs, SIGINT does nothing.
 
 Native code sees the same handler: ``Python::check_signals`` in ``rust_bridge`` runs
 it, so long Rust calls stop with ``KeyboardInterrupt`` too.
+
+Delivery is also made certain. CPython can miss a signal that lands just before the
+main thread enters a blocking call (``time.sleep``, a poll), leaving the interrupt
+pending until the call returns, maybe 30 s later. Every signal is written to a wakeup
+pipe that only our handlers drain; a watcher thread that sees bytes left unread for
+``REDELIVER_AFTER`` sends SIGINT to the main thread again, which wakes the blocking
+call so the pending handler runs. Signals coalesce until a handler runs, so this never
+interrupts twice.
 """
 
 from __future__ import annotations
 
+import select
 import signal
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import rust_bridge
+
+REDELIVER_AFTER = 0.02  # seconds a signal may stay unhandled before it is sent again
 
 
 class InterruptGate:
     """Decides what a SIGINT does, depending on what the main thread is doing.
 
-    While user code runs outside critical sections, Python's own C handler
-    (``signal.default_int_handler``) is installed, so the ``KeyboardInterrupt`` it
-    raises carries no frame of ours; everywhere else a handler that only takes note.
+    While user code runs outside critical sections the handler is
+    ``rust_bridge.SigintHandler`` (it raises ``KeyboardInterrupt`` with no frame of
+    ours in the traceback); everywhere else ``_hold``, which only takes note.
     """
 
     def __init__(self) -> None:
@@ -31,18 +46,71 @@ class InterruptGate:
         self._armed = False
         self._pending = False
         self._critical = 0
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._raise = rust_bridge.SigintHandler(self._reader.fileno())
 
     def install(self) -> None:
+        """Take over SIGINT (main thread only) and start the delivery watcher."""
+        signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         self._choose_handler()
+        watcher = threading.Thread(target=self._redeliver, daemon=True, name="sigint-watch")
+        with threads_started_here_ignore_sigint():
+            watcher.start()
+
+    def _drain(self) -> None:
+        try:
+            while self._reader.recv(256):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
 
     def _hold(self, signum: int, frame: object) -> None:
+        self._drain()
         if self._armed:
             self._pending = True  # raised when the critical section ends
         # Otherwise idle, or between cells: nothing to interrupt.
 
     def _choose_handler(self) -> None:
         interruptible = self._armed and not self._critical
-        signal.signal(signal.SIGINT, signal.default_int_handler if interruptible else self._hold)
+        signal.signal(signal.SIGINT, self._raise if interruptible else self._hold)
+
+    def _ours(self) -> bool:
+        handler = signal.getsignal(signal.SIGINT)
+        return handler is self._raise or handler == self._hold
+
+    def _redeliver(self) -> None:
+        """Watcher thread: re-send SIGINT while a delivered one stays unhandled."""
+        while True:
+            select.select([self._reader], [], [])
+            if not self._sigint_unread():
+                continue
+            time.sleep(REDELIVER_AFTER)
+            if self._sigint_unread():
+                if self._ours():
+                    interrupt_main_thread()
+                else:
+                    self._drain()  # someone else's handler: not ours to repeat
+
+    def _sigint_unread(self) -> bool:
+        """Whether the wakeup pipe holds a SIGINT no handler has drained. Bytes of
+        other signals (whose handlers do not drain the pipe) are removed here."""
+        try:
+            waiting = self._reader.recv(4096, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return False
+        if signal.SIGINT in waiting:
+            return True
+        try:
+            self._reader.recv(len(waiting))
+        except (BlockingIOError, InterruptedError):
+            pass
+        return False
+
+    @property
+    def armed(self) -> bool:
+        return self._armed
 
     @contextmanager
     def user_code(self) -> Iterator[None]:
@@ -58,7 +126,14 @@ class InterruptGate:
     def disarm(self) -> None:
         self._armed = False
         self._pending = False
-        self._choose_handler()
+        while True:
+            try:
+                # signal.signal() first runs a pending handler: a late interrupt of the
+                # cell that just ended raises here, and is dropped.
+                self._choose_handler()
+                return
+            except KeyboardInterrupt:
+                continue
 
     @contextmanager
     def critical(self) -> Iterator[None]:
@@ -67,9 +142,9 @@ class InterruptGate:
             yield
             return
         self._critical += 1
-        if self._critical == 1 and self._armed:
-            self._choose_handler()
         try:
+            if self._critical == 1 and self._armed:
+                self._choose_handler()  # may raise a pending interrupt: before the send
             yield
         finally:
             self._critical -= 1
@@ -88,6 +163,17 @@ def interrupt_main_thread() -> None:
 def block_sigint_in_this_thread() -> None:
     """Helper threads never take SIGINT: the kernel sends it to the main thread."""
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def threads_started_here_ignore_sigint() -> Iterator[None]:
+    """Threads inherit their creator's signal mask: ones started in this block (such
+    as IPython's history thread) never take a SIGINT meant for the main thread."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # One gate per process: there is one main thread and one SIGINT disposition.

@@ -36,12 +36,29 @@ class IOPub:
         self.session = session
         self.socket = LockedSocket(socket)
 
-    def send(self, msg_type: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
-        if msg_type == "stream":
-            topic = f"stream.{content['name']}".encode()
-        else:
-            topic = f"kernel.{self.session.session}.{msg_type}".encode()
-        self.session.send(self.socket, msg_type, content, parent=parent, ident=topic)
+    def send(
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        parent: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        buffers: list[Any] | None = None,
+        topic: bytes | None = None,
+    ) -> None:
+        if topic is None:
+            if msg_type == "stream":
+                topic = f"stream.{content['name']}".encode()
+            else:
+                topic = f"kernel.{self.session.session}.{msg_type}".encode()
+        self.session.send(
+            self.socket,
+            msg_type,
+            content,
+            parent=parent,
+            ident=topic,
+            metadata=metadata,
+            buffers=buffers,
+        )
 
     def status(self, state: str, parent: dict[str, Any]) -> None:
         self.send("status", {"execution_state": state}, parent)

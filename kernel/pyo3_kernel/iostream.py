@@ -14,7 +14,6 @@ import threading
 import time
 from typing import Any
 
-from .interrupts import block_sigint_in_this_thread
 from .iopub import IOPub
 
 FLUSH_INTERVAL = 0.05  # seconds the oldest buffered text may wait
@@ -90,7 +89,6 @@ class OutStream(io.TextIOBase):
         self._iopub.send("stream", {"name": self.name, "text": text}, self._parent)
 
     def _flush_when_due(self) -> None:
-        block_sigint_in_this_thread()
         while True:
             self._wakeup.wait()
             self._wakeup.clear()

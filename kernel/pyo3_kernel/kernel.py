@@ -20,10 +20,11 @@ from typing import Any
 
 import zmq
 from jupyter_client.session import Session
+from traitlets.config import Config
 
-from . import __version__, introspection
+from . import __version__, comms, introspection
 from .control import PIPE_ADDRESS, ControlThread
-from .interrupts import gate
+from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
 from .iostream import OutStream
 from .shell import PyO3Shell
@@ -33,6 +34,9 @@ PROTOCOL_VERSION = "5.3"
 # After `exit()` the kernel lives this long, as ipykernel does, so clients (jupyter
 # console) read the reply and its `ask_exit` payload while the process is alive.
 EXIT_GRACE = 0.1
+# History goes to IPython's sqlite database once the kernel has been idle this long,
+# not on the execute path (an INSERT + COMMIT per cell costs more than the cell).
+HISTORY_WRITE_IDLE = 0.2
 log = logging.getLogger("pyo3_kernel")
 
 Message = dict[str, Any]
@@ -49,6 +53,7 @@ class Kernel:
         session: Session,
         sockets: dict[str, zmq.Socket],
         context: zmq.Context,
+        config: Config | None = None,
     ) -> None:
         self.session = session
         self.shell_socket = sockets["shell"]
@@ -62,14 +67,16 @@ class Kernel:
         self.control = ControlThread(self, sockets["control"], context)
         self.stdin = StdinForwarder(self, sockets["stdin"])
 
-        sys.stdout = OutStream(self.iopub, "stdout")
-        sys.stderr = OutStream(self.iopub, "stderr")
-        self.shell = PyO3Shell.instance(kernel=self)
+        with threads_started_here_ignore_sigint():
+            sys.stdout = OutStream(self.iopub, "stdout")
+            sys.stderr = OutStream(self.iopub, "stderr")
+            self.shell = PyO3Shell.instance(kernel=self, config=config or Config())
         for publisher in (self.shell.displayhook, self.shell.display_pub):
             publisher.session = session
             publisher.pub_socket = self.iopub.socket
         self.shell.displayhook.topic = f"kernel.{session.session}.execute_result".encode()
         self.stdin.install()
+        self.comm_manager = comms.install(self)
 
         self.handlers: dict[str, Handler] = {
             "execute_request": self.execute_request,
@@ -79,6 +86,9 @@ class Kernel:
             "is_complete_request": self._answer(introspection.is_complete),
             "history_request": self._answer(introspection.history),
             "comm_info_request": self.comm_info_request,
+            "comm_open": self._comm_handler(self.comm_manager.comm_open),
+            "comm_msg": self._comm_handler(self.comm_manager.comm_msg),
+            "comm_close": self._comm_handler(self.comm_manager.comm_close),
             "shutdown_request": self.shutdown_request,
         }
 
@@ -93,13 +103,12 @@ class Kernel:
         self.iopub.status("starting", {})
         try:
             while self._running:
-                if self._exit_at is None:
-                    ready = dict(poller.poll())
-                else:
-                    remaining = self._exit_at - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    ready = dict(poller.poll(remaining * 1000))
+                timeout = self._poll_timeout()
+                if timeout is not None and timeout <= 0:
+                    break  # exit() grace period over
+                ready = dict(poller.poll(timeout))
+                if not ready:
+                    self.shell.write_history()
                 if ready.get(self._pipe):
                     break  # the control thread took a shutdown request
                 if ready.get(self.shell_socket):
@@ -108,6 +117,15 @@ class Kernel:
             self._pipe.send(b"stop")
             self.control.join(timeout=2)
             self._pipe.close(linger=0)
+
+    def _poll_timeout(self) -> float | None:
+        """Milliseconds to wait for a request: until exit() takes effect, until history
+        is due to be written, or forever."""
+        if self._exit_at is not None:
+            return (self._exit_at - time.monotonic()) * 1000
+        if self.shell.history_pending():
+            return HISTORY_WRITE_IDLE * 1000
+        return None
 
     def receive(self, socket: zmq.Socket) -> tuple[list[bytes], Message] | None:
         """Read and verify one message; invalid ones are logged and dropped."""
@@ -292,7 +310,27 @@ class Kernel:
         )
 
     def comm_info_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
-        self.reply(socket, idents, msg, {"status": "ok", "comms": {}})
+        target = msg["content"].get("target_name")
+        self.reply(socket, idents, msg, comms.comm_info(self.comm_manager, target))
+
+    def _comm_handler(self, handle: Callable[[Any, Any, Message], None]) -> Handler:
+        """Comm messages run user callbacks: outputs go to this message, interrupts
+        stop the callback, not the kernel."""
+
+        def handler(socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+            self.shell.set_parent(msg)
+            self.executing = True
+            try:
+                with gate.user_code():
+                    handle(socket, idents, msg)
+            except KeyboardInterrupt:
+                gate.disarm()
+            finally:
+                self.executing = False
+                sys.stdout.flush()
+                sys.stderr.flush()
+
+        return handler
 
     # --- lifecycle -----------------------------------------------------------------
     def shutdown_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:

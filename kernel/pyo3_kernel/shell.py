@@ -43,6 +43,9 @@ class PyO3Shell(ZMQInteractiveShell):
         main_module = sys.modules["__main__"]
         super().__init__(*args, user_module=main_module, **kwargs)
         self.bridge = rust_bridge.Executor(main_module)
+        # Cells reach the history database when the kernel is idle (write_history),
+        # never from IPython's saving thread in the middle of an execute.
+        self.history_manager.db_cache_size = 2**31
         # The first error shown while the current cell ran, and its traceback lines.
         self.cell_error: BaseException | None = None
         self.cell_traceback: list[str] = []
@@ -50,6 +53,15 @@ class PyO3Shell(ZMQInteractiveShell):
     def init_sys_modules(self) -> None:
         # The namespace *is* __main__'s dict, so there is nothing to swap in.
         pass
+
+    def history_pending(self) -> bool:
+        manager = self.history_manager
+        return bool(manager.enabled and (manager.db_input_cache or manager.db_output_cache))
+
+    def write_history(self) -> None:
+        """Write cached history to IPython's database (called while the kernel is idle)."""
+        if self.history_pending():
+            self.history_manager.writeout_cache()
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
         if self.cell_error is None:
