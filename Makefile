@@ -9,12 +9,15 @@ WHEELHOUSE := target/wheels
 
 .PHONY: run test install venv lint fmt bench clean
 
+# What the kernel needs, then what the tests and tools need.
+RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
+TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
+	jupyter_kernel_test ipywidgets pandas
+
 $(VENV)/.deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" \
-		pyzmq comm pytest psutil nbclient nbformat nbconvert matplotlib ruff \
-		jupyter_console pexpect jupyter_kernel_test ipywidgets pandas
+	$(PIP) install -q $(RUN_DEPS) $(TEST_DEPS)
 	touch $@
 
 venv: $(VENV)/.deps
