@@ -5,17 +5,26 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import uuid
 
 import zmq
-from jupyter_client.session import Session
-from jupyter_core.paths import jupyter_runtime_dir
 
-from . import connection
+from . import bootstrap, connection
+from .interrupts import gate
+
+
+def import_kernel_modules() -> None:
+    """The heavy imports (IPython, ipykernel, jupyter_client), run during bootstrap."""
+    import jupyter_client.session  # noqa: F401
+
+    from . import config, kernel  # noqa: F401
 
 
 def serve(connection_file: str | None, config_args: list[str] | None = None) -> int:
     """Run the kernel described by ``connection_file`` until it is shut down."""
     if connection_file is None:
+        from jupyter_core.paths import jupyter_runtime_dir
+
         connection_file, conn = connection.new_connection_file(jupyter_runtime_dir())
         write_file = True
     else:
@@ -28,6 +37,7 @@ def serve(connection_file: str | None, config_args: list[str] | None = None) -> 
     )
     # Figures made in cells arrive as images at the end of the cell, as in ipykernel.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    gate.install()  # from now on SIGINT never kills the kernel
 
     context = zmq.Context()
     sockets = connection.bind(context, conn)
@@ -38,14 +48,25 @@ def serve(connection_file: str | None, config_args: list[str] | None = None) -> 
             file=sys.__stderr__,
         )
     connection.start_heartbeat(sockets["hb"])
-    session = Session(key=conn.key, signature_scheme=conn.signature_scheme, username="kernel")
+    session_id = uuid.uuid4().hex
+    imported = bootstrap.import_in_background(import_kernel_modules)
+    held = bootstrap.EarlyReplies(conn, session_id, sockets).serve_until(imported)
+    imported.wait()
+
+    from jupyter_client.session import Session
 
     from . import config
-    from .kernel import Kernel  # imports IPython: after the sockets are bound
+    from .kernel import Kernel
 
+    session = Session(
+        key=conn.key,
+        signature_scheme=conn.signature_scheme,
+        username="kernel",
+        session=session_id,
+    )
     kernel = Kernel(session, sockets, context, config.load(config_args or []))
     try:
-        kernel.run()
+        kernel.run(held)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

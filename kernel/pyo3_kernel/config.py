@@ -8,14 +8,10 @@ later overriding the earlier: e.g. ``--HistoryManager.enabled=False`` turns hist
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from traitlets.config import Config
-from traitlets.config.loader import (
-    ConfigFileNotFound,
-    JSONFileConfigLoader,
-    KVArgParseConfigLoader,
-    PyFileConfigLoader,
-)
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 CONFIG_FILES = ("ipython_config", "ipython_kernel_config")
 
@@ -34,6 +30,14 @@ def profile_dir() -> Path:
 
 def load(arguments: list[str]) -> Config:
     """Config from the default profile's files, then from ``arguments``."""
+    from traitlets.config import Config
+    from traitlets.config.loader import (
+        ConfigFileNotFound,
+        JSONFileConfigLoader,
+        KVArgParseConfigLoader,
+        PyFileConfigLoader,
+    )
+
     config = Config()
     directory = profile_dir()
     for name in CONFIG_FILES:

@@ -38,6 +38,7 @@ class ControlThread(threading.Thread):
         self.socket = socket
         self.pipe = context.socket(zmq.PAIR)
         self.pipe.connect(PIPE_ADDRESS)
+        self.initial: list[list[bytes]] = []  # read during bootstrap, answered first
         self.handlers = {
             "kernel_info_request": self.kernel_info_request,
             "interrupt_request": self.interrupt_request,
@@ -50,6 +51,8 @@ class ControlThread(threading.Thread):
         poller.register(self.socket, zmq.POLLIN)
         poller.register(self.pipe, zmq.POLLIN)
         try:
+            for parts in self.initial:
+                self.dispatch(parts)
             while True:
                 ready = dict(poller.poll())
                 if ready.get(self.pipe):
@@ -60,8 +63,8 @@ class ControlThread(threading.Thread):
             self.socket.close(linger=1000)
             self.pipe.close(linger=0)
 
-    def dispatch(self) -> None:
-        msg = self.kernel.receive(self.socket)
+    def dispatch(self, parts: list[bytes] | None = None) -> None:
+        msg = self.kernel.receive(self.socket, parts)
         if msg is None:
             return
         idents, request = msg

@@ -13,9 +13,9 @@ Delivery is also made certain. CPython can miss a signal that lands just before 
 main thread enters a blocking call (``time.sleep``, a poll), leaving the interrupt
 pending until the call returns, maybe 30 s later. Every signal is written to a wakeup
 pipe that only our handlers drain; a watcher thread that sees bytes left unread for
-``REDELIVER_AFTER`` sends SIGINT to the main thread again, which wakes the blocking
-call so the pending handler runs. Signals coalesce until a handler runs, so this never
-interrupts twice.
+``REDELIVER_AFTER`` while the main thread sleeps in a system call sends SIGINT to the
+main thread again, which wakes the blocking call so the pending handler runs. Signals
+coalesce until a handler runs, so this does not interrupt twice.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class InterruptGate:
         self._armed = False
         self._pending = False
         self._critical = 0
+        self._installed = False
         self._reader, self._writer = socket.socketpair()
         self._reader.setblocking(False)
         self._writer.setblocking(False)
@@ -53,6 +54,9 @@ class InterruptGate:
 
     def install(self) -> None:
         """Take over SIGINT (main thread only) and start the delivery watcher."""
+        if self._installed:
+            return
+        self._installed = True
         signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         self._choose_handler()
         watcher = threading.Thread(target=self._redeliver, daemon=True, name="sigint-watch")
@@ -87,11 +91,26 @@ class InterruptGate:
             if not self._sigint_unread():
                 continue
             time.sleep(REDELIVER_AFTER)
-            if self._sigint_unread():
-                if self._ours():
-                    interrupt_main_thread()
-                else:
-                    self._drain()  # someone else's handler: not ours to repeat
+            if not self._sigint_unread():
+                continue
+            if not self._ours():
+                self._drain()  # someone else's handler: not ours to repeat
+            elif self._main_thread_blocked():
+                interrupt_main_thread()
+            # Otherwise the main thread is running (Python, or C such as a long regex):
+            # it runs the handler when it next checks, and a second signal sent now
+            # could land after that as a second interrupt.
+
+    def _main_thread_blocked(self) -> bool:
+        """Whether the main thread sleeps in a system call (the case a missed signal
+        leaves it in), from /proc; True where /proc cannot tell."""
+        try:
+            with open(f"/proc/self/task/{self._main.native_id}/stat", "rb") as stat:
+                fields = stat.read()
+        except OSError:
+            return True
+        state = fields[fields.rindex(b")") + 2 : fields.rindex(b")") + 3]
+        return state == b"S"
 
     def _sigint_unread(self) -> bool:
         """Whether the wakeup pipe holds a SIGINT no handler has drained. Bytes of

@@ -10,7 +10,6 @@ answered while a cell runs.
 from __future__ import annotations
 
 import logging
-import platform
 import sys
 import time
 import traceback
@@ -22,7 +21,7 @@ import zmq
 from jupyter_client.session import Session
 from traitlets.config import Config
 
-from . import __version__, comms, introspection
+from . import comms, info, introspection
 from .control import PIPE_ADDRESS, ControlThread
 from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
@@ -30,7 +29,6 @@ from .iostream import OutStream
 from .shell import PyO3Shell
 from .stdin import StdinForwarder
 
-PROTOCOL_VERSION = "5.3"
 # After `exit()` the kernel lives this long, as ipykernel does, so clients (jupyter
 # console) read the reply and its `ask_exit` payload while the process is alive.
 EXIT_GRACE = 0.1
@@ -46,7 +44,7 @@ Handler = Callable[[zmq.Socket, list[bytes], Message], None]
 class Kernel:
     """Serves the shell channel of one kernel process (control: see ControlThread)."""
 
-    implementation = "pyo3-kernel"
+    implementation = info.IMPLEMENTATION
 
     def __init__(
         self,
@@ -93,9 +91,15 @@ class Kernel:
         }
 
     # --- the loop ------------------------------------------------------------------
-    def run(self) -> None:
-        """Serve requests until a shutdown request (or ``exit()``) ends the kernel."""
+    def run(self, held: list[tuple[zmq.Socket, list[bytes]]] = ()) -> None:
+        """Serve requests until a shutdown request (or ``exit()``) ends the kernel.
+        ``held`` are messages read during bootstrap, answered first."""
         gate.install()
+        for socket, parts in held:
+            if socket is self.shell_socket:
+                self.dispatch(socket, parts)
+            else:
+                self.control.initial.append(parts)
         self.control.start()
         poller = zmq.Poller()
         poller.register(self.shell_socket, zmq.POLLIN)
@@ -127,13 +131,17 @@ class Kernel:
             return HISTORY_WRITE_IDLE * 1000
         return None
 
-    def receive(self, socket: zmq.Socket) -> tuple[list[bytes], Message] | None:
-        """Read and verify one message; invalid ones are logged and dropped."""
-        try:
-            with gate.critical():
-                parts = socket.recv_multipart(zmq.NOBLOCK, copy=False)
-        except zmq.Again:
-            return None
+    def receive(
+        self, socket: zmq.Socket, parts: list[Any] | None = None
+    ) -> tuple[list[bytes], Message] | None:
+        """Read (unless ``parts`` were read already) and verify one message; invalid
+        ones are logged and dropped."""
+        if parts is None:
+            try:
+                with gate.critical():
+                    parts = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return None
         try:
             idents, frames = self.session.feed_identities(parts, copy=False)
             msg = self.session.deserialize(frames, content=True, copy=False)
@@ -145,9 +153,9 @@ class Kernel:
             return None
         return idents, msg
 
-    def dispatch(self, socket: zmq.Socket) -> None:
-        """Read one message from ``socket`` and answer it."""
-        received = self.receive(socket)
+    def dispatch(self, socket: zmq.Socket, parts: list[Any] | None = None) -> None:
+        """Read one message from ``socket`` (or take ``parts``) and answer it."""
+        received = self.receive(socket, parts)
         if received is None:
             return
         idents, msg = received
@@ -280,34 +288,7 @@ class Kernel:
         self.reply(socket, idents, msg, self.kernel_info())
 
     def kernel_info(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "protocol_version": PROTOCOL_VERSION,
-            "implementation": self.implementation,
-            "implementation_version": __version__,
-            "language_info": {
-                "name": "python",
-                "version": platform.python_version(),
-                "mimetype": "text/x-python",
-                "codemirror_mode": {"name": "ipython", "version": 3},
-                "pygments_lexer": "ipython3",
-                "nbconvert_exporter": "python",
-                "file_extension": ".py",
-            },
-            "banner": self.banner,
-            "help_links": [
-                {"text": "Python Reference", "url": "https://docs.python.org/3/"},
-                {"text": "IPython Reference", "url": "https://ipython.readthedocs.io/"},
-            ],
-            "debugger": False,
-        }
-
-    @property
-    def banner(self) -> str:
-        return (
-            f"Python {sys.version.split()[0]} embedded in Rust (pyo3-kernel {__version__})\n"
-            f"{self.shell.banner}"
-        )
+        return info.kernel_info()
 
     def comm_info_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
         target = msg["content"].get("target_name")

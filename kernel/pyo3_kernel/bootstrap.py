@@ -1,0 +1,130 @@
+"""Startup that answers ``kernel_info`` while the rest of the kernel is imported.
+
+Importing IPython, ipykernel and jupyter_client takes most of a kernel's startup.
+The sockets are bound first, with only ZeroMQ and the standard library loaded, and
+those imports then run on a helper thread while this thread answers the clients'
+``kernel_info_request`` handshakes (all a client waits for before it sends work).
+Other requests stay queued in their sockets until the kernel is built, and are then
+served in order. Messages here are signed and checked like everywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import zmq
+
+from . import info
+from .connection import Connection
+from .interrupts import threads_started_here_ignore_sigint
+
+DELIMITER = b"<IDS|MSG>"
+
+
+class Signer:
+    """The HMAC signature of the Jupyter wire protocol."""
+
+    def __init__(self, key: bytes, scheme: str) -> None:
+        digest = scheme.split("-", 1)[-1] if scheme.startswith("hmac-") else "sha256"
+        self._mac = hmac.new(key, digestmod=getattr(hashlib, digest)) if key else None
+
+    def sign(self, parts: list[bytes]) -> bytes:
+        if self._mac is None:
+            return b""
+        mac = self._mac.copy()
+        for part in parts:
+            mac.update(part)
+        return mac.hexdigest().encode()
+
+
+class EarlyReplies:
+    """Answers kernel_info requests with a minimal, standard-library session."""
+
+    def __init__(self, conn: Connection, session_id: str, sockets: dict[str, zmq.Socket]):
+        self.signer = Signer(conn.key, conn.signature_scheme)
+        self.session_id = session_id
+        self.sockets = sockets
+
+    def _header(self, msg_type: str) -> dict[str, Any]:
+        return {
+            "msg_id": uuid.uuid4().hex,
+            "session": self.session_id,
+            "username": "kernel",
+            "date": datetime.now(timezone.utc).isoformat(),
+            "msg_type": msg_type,
+            "version": info.PROTOCOL_VERSION,
+        }
+
+    def _send(
+        self, socket: zmq.Socket, idents: list[bytes], msg_type: str, parent: Any, content: Any
+    ) -> None:
+        parts = [
+            json.dumps(self._header(msg_type)).encode(),
+            json.dumps(parent).encode(),
+            b"{}",
+            json.dumps(content).encode(),
+        ]
+        socket.send_multipart([*idents, DELIMITER, self.signer.sign(parts), *parts])
+
+    def _status(self, state: str, parent: Any) -> None:
+        topic = f"kernel.{self.session_id}.status".encode()
+        self._send(self.sockets["iopub"], [topic], "status", parent, {"execution_state": state})
+
+    def answer(self, socket: zmq.Socket) -> bool:
+        """Answer the next message if it is a valid kernel_info_request; False if the
+        next message is something else (it is left unread for the kernel)."""
+        parts = socket.recv_multipart(zmq.NOBLOCK)
+        try:
+            split = parts.index(DELIMITER)
+            idents, signature, frames = parts[:split], parts[split + 1], parts[split + 2 :]
+            if not hmac.compare_digest(signature, self.signer.sign(frames[:4])):
+                return True  # bad signature: dropped, as the kernel would
+            header = json.loads(frames[0])
+        except (ValueError, IndexError):
+            return True  # malformed: dropped
+        if header.get("msg_type") != "kernel_info_request":
+            self.held.append((socket, parts))
+            return False
+        self._status("busy", header)
+        self._send(socket, idents, "kernel_info_reply", header, info.kernel_info())
+        self._status("idle", header)
+        return True
+
+    held: list[tuple[zmq.Socket, list[bytes]]]
+
+    def serve_until(self, done: threading.Event) -> list[tuple[zmq.Socket, list[bytes]]]:
+        """Answer kernel_info until ``done``; return the first other message of each
+        socket, read but not handled, for the kernel to take over."""
+        self.held = []
+        poller = zmq.Poller()
+        waiting = [self.sockets["shell"], self.sockets["control"]]
+        for socket in waiting:
+            poller.register(socket, zmq.POLLIN)
+        while not done.is_set() and waiting:
+            for socket, _ in poller.poll(5):
+                if not self.answer(socket):
+                    poller.unregister(socket)
+                    waiting.remove(socket)
+        return self.held
+
+
+def import_in_background(work: Callable[[], None]) -> threading.Event:
+    """Run ``work`` (imports) on a helper thread; the event is set when it ends."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            done.set()
+
+    with threads_started_here_ignore_sigint():
+        threading.Thread(target=run, daemon=True, name="warm-imports").start()
+    return done

@@ -1,0 +1,50 @@
+"""What the kernel says about itself in ``kernel_info_reply`` (no heavy imports)."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+from . import __version__
+
+PROTOCOL_VERSION = "5.3"
+IMPLEMENTATION = "pyo3-kernel"
+
+
+@cache
+def banner() -> str:
+    try:
+        ipython = metadata.version("ipython")
+    except metadata.PackageNotFoundError:
+        ipython = "?"
+    return (
+        f"Python {sys.version.split()[0]} embedded in Rust (pyo3-kernel {__version__})\n"
+        f"IPython {ipython} -- An enhanced Interactive Python. Type '?' for help.\n"
+    )
+
+
+def kernel_info() -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "protocol_version": PROTOCOL_VERSION,
+        "implementation": IMPLEMENTATION,
+        "implementation_version": __version__,
+        "language_info": {
+            "name": "python",
+            "version": platform.python_version(),
+            "mimetype": "text/x-python",
+            "codemirror_mode": {"name": "ipython", "version": 3},
+            "pygments_lexer": "ipython3",
+            "nbconvert_exporter": "python",
+            "file_extension": ".py",
+        },
+        "banner": banner(),
+        "help_links": [
+            {"text": "Python Reference", "url": "https://docs.python.org/3/"},
+            {"text": "IPython Reference", "url": "https://ipython.readthedocs.io/"},
+        ],
+        "debugger": False,
+    }
