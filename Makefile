@@ -7,12 +7,12 @@ PIP := $(PY) -m pip
 export PYO3_PYTHON := $(abspath $(PY))
 WHEELHOUSE := target/wheels
 
-.PHONY: run test install venv lint fmt bench clean
+.PHONY: run test install example venv lint fmt bench clean
 
 # What the kernel needs, then what the tests and tools need.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
 TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
-	jupyter_kernel_test ipywidgets pandas
+	jupyter_kernel_test ipywidgets pandas hypothesis
 
 $(VENV)/.deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -28,10 +28,15 @@ install: venv
 	$(PIP) install -q --force-reinstall --no-deps $(WHEELHOUSE)/pyo3_kernel-*.whl
 	$(VENV)/bin/pyo3-kernel install --sys-prefix
 
+# The example Rust application embedding the kernel, and its kernelspec `particles`.
+example: install
+	cargo build --release -q --example particles
+	target/release/examples/particles install --sys-prefix
+
 run: install
 	$(PY) tools/run_notebook.py notebooks/tour.ipynb
 
-test: install
+test: install example
 	cargo test -q
 	PYO3_KERNEL_WHEEL=$$(ls $(abspath $(WHEELHOUSE))/pyo3_kernel-*.whl) $(PY) -m pytest -q -p no:cacheprovider
 

@@ -125,10 +125,16 @@ pub fn run_kernel_cli(argv: &[String]) -> i32 {
         eprintln!("pyo3-kernel: {message}");
         return 1;
     }
-    let code = Python::attach(|py| -> i32 {
+    call_kernel_cli(argv.get(1..).unwrap_or_default())
+}
+
+/// Calls `pyo3_kernel.cli.main(args)` in the running interpreter, then runs the atexit
+/// handlers (history, temporary files) and flushes, as `python` does on exit.
+pub fn call_kernel_cli(args: &[String]) -> i32 {
+    Python::attach(|py| -> i32 {
         let result = py
             .import("pyo3_kernel.cli")
-            .and_then(|cli| cli.call_method1("main", (argv.get(1..).unwrap_or_default().to_vec(),)))
+            .and_then(|cli| cli.call_method1("main", (args.to_vec(),)))
             .and_then(|code| code.extract::<i32>());
         let code = match result {
             Ok(code) => code,
@@ -150,7 +156,6 @@ pub fn run_kernel_cli(argv: &[String]) -> i32 {
                 1
             }
         };
-        // Run atexit handlers (history, temp files) and flush, as `python` does on exit.
         let _ = py
             .import("atexit")
             .and_then(|m| m.call_method0("_run_exitfuncs"));
@@ -160,8 +165,7 @@ pub fn run_kernel_cli(argv: &[String]) -> i32 {
                 .and_then(|sys| sys.getattr(stream)?.call_method0("flush"));
         }
         code
-    });
-    code
+    })
 }
 
 fn exit_code_of(py: Python<'_>, err: &PyErr) -> i32 {

@@ -6,11 +6,14 @@
 //! signals between statements. [`host`] starts an interpreter configured for the
 //! Python environment the binary is installed in and hands over to the kernel.
 
+pub mod embed;
 pub mod executor;
 pub mod host;
 pub mod native;
 mod panics;
 pub mod signals;
+
+pub use pyo3::append_to_inittab;
 
 use pyo3::prelude::*;
 

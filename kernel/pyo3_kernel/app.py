@@ -20,16 +20,26 @@ def import_kernel_modules() -> None:
     from . import config, kernel  # noqa: F401
 
 
-def serve(connection_file: str | None, config_args: list[str] | None = None) -> int:
-    """Run the kernel described by ``connection_file`` until it is shut down."""
-    if connection_file is None:
-        from jupyter_core.paths import jupyter_runtime_dir
+def serve(
+    connection_file: str | None,
+    config_args: list[str] | None = None,
+    *,
+    write_connection_file: bool = False,
+) -> int:
+    """Run the kernel described by ``connection_file`` until it is shut down.
 
-        connection_file, conn = connection.new_connection_file(jupyter_runtime_dir())
-        write_file = True
+    Without a connection file, or with ``write_connection_file`` (kernels embedded in
+    an application), a new connection is made and written to ``connection_file`` (or
+    into Jupyter's runtime directory)."""
+    write_file = connection_file is None or write_connection_file
+    if write_file:
+        if connection_file is None:
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            connection_file = connection.new_file_name(jupyter_runtime_dir())
+        conn = connection.new_connection()
     else:
         conn = connection.load(connection_file)
-        write_file = False
     logging.basicConfig(
         level=logging.WARNING,
         stream=sys.__stderr__,
@@ -44,8 +54,9 @@ def serve(connection_file: str | None, config_args: list[str] | None = None) -> 
     if write_file:
         connection.write(connection_file, conn)
         print(
-            f"To connect a client: --existing {os.path.basename(connection_file)}",
+            f"To connect a client: jupyter console --existing {connection_file}",
             file=sys.__stderr__,
+            flush=True,
         )
     connection.start_heartbeat(sockets["hb"])
     session_id = uuid.uuid4().hex
@@ -71,5 +82,7 @@ def serve(connection_file: str | None, config_args: list[str] | None = None) -> 
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        kernel.stdin.uninstall()
+        gate.release()
         connection.close(context, sockets)
     return 0

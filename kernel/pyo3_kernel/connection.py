@@ -60,17 +60,16 @@ def load(path: str) -> Connection:
         raise ConnectionFileError(f"bad value in connection file {path}: {err}") from None
 
 
-def new_connection_file(directory: str) -> tuple[str, Connection]:
-    """A fresh connection (random ports chosen at bind time) for a kernel started by hand."""
-    conn = Connection(
-        "tcp",
-        "127.0.0.1",
-        secrets.token_hex(16).encode(),
-        "hmac-sha256",
-        dict.fromkeys(CHANNELS, 0),
-    )
+def new_file_name(directory: str) -> str:
+    """Where a kernel started by hand writes its connection file."""
     os.makedirs(directory, exist_ok=True)
-    return os.path.join(directory, f"kernel-{os.getpid()}.json"), conn
+    return os.path.join(directory, f"kernel-{os.getpid()}.json")
+
+
+def new_connection() -> Connection:
+    """A fresh connection on localhost (ports are chosen when binding)."""
+    key = secrets.token_hex(16).encode()
+    return Connection("tcp", "127.0.0.1", key, "hmac-sha256", dict.fromkeys(CHANNELS, 0))
 
 
 def write(path: str, conn: Connection) -> None:

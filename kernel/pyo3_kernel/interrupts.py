@@ -47,6 +47,7 @@ class InterruptGate:
         self._pending = False
         self._critical = 0
         self._installed = False
+        self._watcher: threading.Thread | None = None
         self._reader, self._writer = socket.socketpair()
         self._reader.setblocking(False)
         self._writer.setblocking(False)
@@ -57,11 +58,22 @@ class InterruptGate:
         if self._installed:
             return
         self._installed = True
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._redeliver, daemon=True, name="sigint-watch"
+            )
+            with threads_started_here_ignore_sigint():
+                self._watcher.start()
         signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         self._choose_handler()
-        watcher = threading.Thread(target=self._redeliver, daemon=True, name="sigint-watch")
-        with threads_started_here_ignore_sigint():
-            watcher.start()
+
+    def release(self) -> None:
+        """Give SIGINT back to Python's default handler (an embedded kernel ended)."""
+        if not self._installed:
+            return
+        self._installed = False
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _drain(self) -> None:
         try:

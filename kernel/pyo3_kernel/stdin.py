@@ -29,8 +29,13 @@ class StdinForwarder:
         self.parent: tuple[list[bytes], dict[str, Any]] = ([], {})
 
     def install(self) -> None:
+        self._saved = (builtins.input, getpass.getpass)
         builtins.input = self.input
         getpass.getpass = self.getpass
+
+    def uninstall(self) -> None:
+        """Give ``input``/``getpass`` back (a kernel embedded in an app has ended)."""
+        builtins.input, getpass.getpass = self._saved
 
     def set_parent(self, idents: list[bytes], parent: dict[str, Any], allow: bool) -> None:
         """Input requests go to the client of this execute request, if it allows them."""
