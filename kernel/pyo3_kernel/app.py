@@ -20,6 +20,21 @@ def import_kernel_modules() -> None:
     from . import config, kernel  # noqa: F401
 
 
+def log_to_original_stderr() -> None:
+    """The kernel's own log goes to the stderr it was started with (the terminal or
+    the Jupyter server's log), even after fd 2 is captured for the notebook. User
+    code's logging is left alone (it shows in the notebook, as in ipykernel)."""
+    log = logging.getLogger("pyo3_kernel")
+    if log.handlers:
+        return
+    stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("[pyo3-kernel] %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+
+
 def serve(
     connection_file: str | None,
     config_args: list[str] | None = None,
@@ -40,11 +55,7 @@ def serve(
         conn = connection.new_connection()
     else:
         conn = connection.load(connection_file)
-    logging.basicConfig(
-        level=logging.WARNING,
-        stream=sys.__stderr__,
-        format="[pyo3-kernel] %(levelname)s %(message)s",
-    )
+    log_to_original_stderr()
     # Figures made in cells arrive as images at the end of the cell, as in ipykernel.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     gate.install()  # from now on SIGINT never kills the kernel
@@ -82,7 +93,7 @@ def serve(
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        kernel.stdin.uninstall()
+        kernel.close()
         gate.release()
         connection.close(context, sockets)
     return 0

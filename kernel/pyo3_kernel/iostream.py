@@ -53,6 +53,15 @@ class OutStream(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
+    original_fd: int | None = None  # set when the descriptor itself is captured
+
+    def fileno(self) -> int:
+        """The stream's original descriptor (a terminal or log), as in ipykernel, for
+        code that writes to ``sys.stdout.fileno()`` directly."""
+        if self.original_fd is None:
+            raise io.UnsupportedOperation("fileno")
+        return self.original_fd
+
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")

@@ -23,6 +23,7 @@ from traitlets.config import Config
 
 from . import comms, info, introspection
 from .control import PIPE_ADDRESS, ControlThread
+from .fdcapture import FdCapture
 from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
 from .iostream import OutStream
@@ -68,6 +69,9 @@ class Kernel:
         with threads_started_here_ignore_sigint():
             sys.stdout = OutStream(self.iopub, "stdout")
             sys.stderr = OutStream(self.iopub, "stderr")
+            self.fd_captures = [FdCapture(sys.stdout, 1), FdCapture(sys.stderr, 2)]
+            sys.stdout.original_fd = self.fd_captures[0].original
+            sys.stderr.original_fd = self.fd_captures[1].original
             self.shell = PyO3Shell.instance(kernel=self, config=config or Config())
         for publisher in (self.shell.displayhook, self.shell.display_pub):
             publisher.session = session
@@ -89,6 +93,12 @@ class Kernel:
             "comm_close": self._comm_handler(self.comm_manager.comm_close),
             "shutdown_request": self.shutdown_request,
         }
+
+    def close(self) -> None:
+        """Give back what the kernel took over: file descriptors 1 and 2, ``input``."""
+        for capture in self.fd_captures:
+            capture.restore()
+        self.stdin.uninstall()
 
     # --- the loop ------------------------------------------------------------------
     def run(self, held: list[tuple[zmq.Socket, list[bytes]]] = ()) -> None:
@@ -220,6 +230,8 @@ class Kernel:
         self.stdin.set_parent(idents, msg, bool(content.get("allow_stdin", False)))
         started = datetime.now(timezone.utc).isoformat()
         error = self._run_cell(code, store_history, silent, msg)
+        for capture in self.fd_captures:
+            capture.drain()
         sys.stdout.flush()
         sys.stderr.flush()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ipykernel.zmqshell import ZMQInteractiveShell
 from IPython.core.displayhook import DisplayHook
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 
 import rust_bridge
@@ -53,6 +54,16 @@ class PyO3Shell(ZMQInteractiveShell):
     def init_sys_modules(self) -> None:
         # The namespace *is* __main__'s dict, so there is nothing to swap in.
         pass
+
+    def enable_gui(self, gui: str | None = None) -> None:
+        """Inline output needs no GUI event loop; GUI loops (qt, tk, ...) are not
+        integrated with this kernel's loop."""
+        if gui not in (None, "inline"):
+            raise UsageError(
+                f"GUI event loop {gui!r} is not supported by pyo3-kernel; "
+                "use %matplotlib inline (the default)"
+            )
+        self.active_eventloop = gui
 
     def history_pending(self) -> bool:
         manager = self.history_manager
