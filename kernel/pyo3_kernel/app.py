@@ -9,7 +9,7 @@ import uuid
 
 import zmq
 
-from . import bootstrap, connection
+from . import bootstrap, children, connection
 from .interrupts import gate
 
 
@@ -59,6 +59,8 @@ def serve(
     # Figures made in cells arrive as images at the end of the cell, as in ipykernel.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     gate.install()  # from now on SIGINT never kills the kernel
+    if not write_connection_file:
+        children.exit_with_parent()
 
     context = zmq.Context()
     sockets = connection.bind(context, conn)
@@ -93,6 +95,7 @@ def serve(
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        children.terminate_children()
         kernel.close()
         gate.release()
         connection.close(context, sockets)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
+from .children import terminate_children
 from .interrupts import block_sigint_in_this_thread, interrupt_main_thread
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ class ControlThread(threading.Thread):
 def _exit_now() -> None:
     """Last resort when a cell stuck in native code ignores the shutdown's interrupt."""
     log.warning("a cell did not stop after shutdown was requested; exiting")
+    terminate_children()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
