@@ -35,3 +35,9 @@ def test_user_logging_shows_in_the_notebook(kernel):
 def test_stdout_has_a_file_descriptor(kernel):
     outputs = run_ok(kernel, "import sys\nprint(isinstance(sys.stdout.fileno(), int))")
     assert stream_text(outputs).strip() == "True"
+
+
+def test_connect_info_shows_the_connection_file(kernel):
+    outputs = run_ok(kernel, "%connect_info")
+    text = stream_text(outputs)
+    assert '"shell_port"' in text and "--existing" in text

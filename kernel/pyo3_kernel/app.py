@@ -89,6 +89,7 @@ def serve(
         session=session_id,
     )
     kernel = Kernel(session, sockets, context, config.load(config_args or []))
+    kernel.connection_file = os.path.abspath(connection_file)
     try:
         kernel.run(held)
     finally:

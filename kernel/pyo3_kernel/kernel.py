@@ -58,6 +58,7 @@ class Kernel:
         self.shell_socket = sockets["shell"]
         self.iopub = IOPub(session, sockets["iopub"])
         self.eventloop = None  # ZMQInteractiveShell asks for it when exiting
+        self.connection_file: str | None = None  # for %connect_info
         self.executing = False  # a cell is running (read by the control thread)
         self._running = True
         self._exit_at: float | None = None  # set when exit() runs in a cell

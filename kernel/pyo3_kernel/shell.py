@@ -22,6 +22,8 @@ from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 
 import rust_bridge
 
+from .magics import KernelInfoMagics
+
 
 def cell_filename(raw_cell: str, number: int) -> str:
     """A file-like name for a cell, as ipykernel uses (no file is written).
@@ -44,6 +46,7 @@ class PyO3Shell(ZMQInteractiveShell):
         main_module = sys.modules["__main__"]
         super().__init__(*args, user_module=main_module, **kwargs)
         self.bridge = rust_bridge.Executor(main_module)
+        self.register_magics(KernelInfoMagics)
         # Cells reach the history database when the kernel is idle (write_history),
         # never from IPython's saving thread in the middle of an execute.
         self.history_manager.db_cache_size = 2**31
