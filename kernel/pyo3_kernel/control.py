@@ -65,35 +65,25 @@ class ControlThread(threading.Thread):
             self.pipe.close(linger=0)
 
     def dispatch(self, parts: list[bytes] | None = None) -> None:
-        msg = self.kernel.receive(self.socket, parts)
-        if msg is None:
-            return
-        idents, request = msg
-        msg_type = request["header"].get("msg_type")
-        handler = self.handlers.get(msg_type)
-        if handler is None:
-            log.warning("unsupported control message %r ignored", msg_type)
-            return
-        self.kernel.iopub.status("busy", request)
-        try:
-            handler(idents, request)
-        except Exception as err:
-            log.exception("error handling %s", msg_type)
-            self.kernel.send_error_reply(self.socket, idents, request, err)
-        finally:
-            self.kernel.iopub.status("idle", request)
+        self.kernel.dispatch(self.socket, parts, self.handlers)
 
-    def kernel_info_request(self, idents: list[bytes], msg: dict[str, Any]) -> None:
-        self.kernel.reply(self.socket, idents, msg, self.kernel.kernel_info())
+    def kernel_info_request(
+        self, socket: zmq.Socket, idents: list[bytes], msg: dict[str, Any]
+    ) -> None:
+        self.kernel.reply(socket, idents, msg, self.kernel.kernel_info())
 
-    def interrupt_request(self, idents: list[bytes], msg: dict[str, Any]) -> None:
+    def interrupt_request(
+        self, socket: zmq.Socket, idents: list[bytes], msg: dict[str, Any]
+    ) -> None:
         interrupt_main_thread()
-        self.kernel.reply(self.socket, idents, msg, {"status": "ok"})
+        self.kernel.reply(socket, idents, msg, {"status": "ok"})
 
-    def shutdown_request(self, idents: list[bytes], msg: dict[str, Any]) -> None:
+    def shutdown_request(
+        self, socket: zmq.Socket, idents: list[bytes], msg: dict[str, Any]
+    ) -> None:
         restart = bool(msg["content"].get("restart", False))
         content = {"status": "ok", "restart": restart}
-        self.kernel.reply(self.socket, idents, msg, content)
+        self.kernel.reply(socket, idents, msg, content)
         self.kernel.iopub.send("shutdown_reply", content, msg)
         self.pipe.send(b"shutdown")
         if self.kernel.executing:

@@ -164,14 +164,20 @@ class Kernel:
             return None
         return idents, msg
 
-    def dispatch(self, socket: zmq.Socket, parts: list[Any] | None = None) -> None:
-        """Read one message from ``socket`` (or take ``parts``) and answer it."""
+    def dispatch(
+        self,
+        socket: zmq.Socket,
+        parts: list[Any] | None = None,
+        handlers: dict[str, Handler] | None = None,
+    ) -> None:
+        """Read one message from ``socket`` (or take ``parts``) and answer it with its
+        handler (from ``handlers``, default: the shell channel's)."""
         received = self.receive(socket, parts)
         if received is None:
             return
         idents, msg = received
         msg_type = msg["header"].get("msg_type")
-        handler = self.handlers.get(msg_type)
+        handler = (self.handlers if handlers is None else handlers).get(msg_type)
         if handler is None:
             log.warning("unknown message type %r ignored", msg_type)
             return
