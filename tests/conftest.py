@@ -7,10 +7,16 @@ ipykernel instead.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Kernels started by the tests keep their IPython history in a private directory, not
+# in the developer's ~/.ipython (fuzzed cells with huge literals would bloat it).
+os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="pyo3-kernel-tests-ipython-")
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # make `import kernel_helpers` work in any import mode

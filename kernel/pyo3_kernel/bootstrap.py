@@ -87,7 +87,9 @@ class EarlyReplies:
             if not hmac.compare_digest(signature, self.signer.sign(frames[:4])):
                 return True  # bad signature: dropped, as the kernel would
             header = json.loads(frames[0])
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, RecursionError):
+            return True  # malformed: dropped
+        if not isinstance(header, dict):
             return True  # malformed: dropped
         if header.get("msg_type") != "kernel_info_request":
             self.held.append((socket, parts))

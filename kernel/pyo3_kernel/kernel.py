@@ -160,8 +160,12 @@ class Kernel:
         except Exception as err:  # bad signature, truncated or malformed frames
             log.warning("dropped an invalid message: %s", err)
             return None
-        if not isinstance(msg.get("header"), dict) or not isinstance(msg.get("content"), dict):
+        header = msg.get("header")
+        if not isinstance(header, dict) or not isinstance(msg.get("content"), dict):
             log.warning("dropped a message without a header or content")
+            return None
+        if not isinstance(header.get("msg_type"), str):
+            log.warning("dropped a message whose msg_type is not a string")
             return None
         return idents, msg
 
