@@ -7,12 +7,12 @@ PIP := $(PY) -m pip
 export PYO3_PYTHON := $(abspath $(PY))
 WHEELHOUSE := target/wheels
 
-.PHONY: run test install example venv lint fmt bench clean
+.PHONY: run test install example system-deps venv lint fmt bench clean
 
 # What the kernel needs, then what the tests and tools need.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
 TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
-	jupyter_kernel_test ipywidgets pandas hypothesis
+	jupyter_kernel_test ipywidgets pandas hypothesis papermill jupyterlab playwright
 
 $(VENV)/.deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -36,9 +36,14 @@ example: install
 run: install
 	$(PY) tools/run_notebook.py notebooks/tour.ipynb
 
-test: install example
+# Debian packages the tests need (chromium for the JupyterLab test); apt only if missing.
+system-deps:
+	bash tools/install_system_deps.sh
+
+test: install example system-deps
 	cargo test -q
 	PYO3_KERNEL_WHEEL=$$(ls $(abspath $(WHEELHOUSE))/pyo3_kernel-*.whl) $(PY) -m pytest -q -p no:cacheprovider
+	$(PY) bench/run.py --smoke
 
 lint: venv
 	cargo fmt --all -- --check

@@ -19,9 +19,15 @@ def prompt(kind: str, number: int) -> str:
 
 
 def spawn_console(log_path: Path) -> pexpect.spawn:
-    """Start `jupyter console` on the kernel under test; its screen output goes to log_path."""
+    """Start `jupyter console` on the kernel under test; its screen output goes to log_path.
+
+    The console and its kernel get an IPython directory of their own (next to log_path):
+    the console loads the last 1000 history entries at startup and gives up after 1 s, and
+    a big shared history (~/.ipython) would make that reply late and garble the screen.
+    """
     bin_dir = Path(sys.executable).parent
-    env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    ipython_dir = log_path.parent / "ipython"
+    env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", IPYTHONDIR=str(ipython_dir))
     child = pexpect.spawn(
         str(bin_dir / "jupyter"),
         ["console", "--kernel", kernel_name()],

@@ -1,0 +1,211 @@
+"""The throughput and latency measurements. Each one starts its own fresh kernel.
+
+Every function takes a ``Target`` and returns named ``Figure``s; a wrong result (missing
+output, wrong value) is reported as a failed figure, never silently timed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from exchange import Exchange, KernelDied, NoReply, until_done
+from figures import Figure, Figures, median, p90, timing
+from kernels import Kernel, Target
+from settings import Settings
+
+MIB = 1 << 20
+SETTLE_S = 1.0  # pause before reading RSS so start-up threads and buffers settle
+MEMORY_CELL = "x = [0]*1000; 1+1"
+COMPLETE_CODE = "import os; os.pa"
+
+
+# --- startup -------------------------------------------------------------------------
+def startup(target: Target) -> Figures:
+    """Launch to the first kernel_info_reply, and to the first `1+1` result.
+
+    One fresh kernel per sample. `1+1` is sent as soon as kernel_info was answered and
+    iopub is connected, as a client would; once it gets no answer, later starts only
+    time kernel_info (one timeout is enough to tell).
+    """
+    s = target.settings
+    to_info: list[float] = []
+    to_result: list[float] = []
+    failure = ""
+    for i in range(s.start_warmup + s.starts):
+        with target.start() as kernel:
+            if i >= s.start_warmup:
+                to_info.append(kernel.startup_s)
+            if failure:
+                continue
+            try:
+                exchange = kernel.execute("1+1", s.cell_timeout)
+            except (NoReply, KernelDied) as err:
+                failure = f"{err} (sent right after kernel_info_reply)"
+                continue
+            assert exchange.reply_at is not None
+            if i >= s.start_warmup:
+                to_result.append(exchange.reply_at - kernel.launched_at)
+    return {
+        "startup": timing(to_info, "ms"),
+        "startup_execute": Figure.failed(failure) if failure else timing(to_result, "ms"),
+    }
+
+
+# --- execute round-trip ----------------------------------------------------------------
+def execute(target: Target) -> Figures:
+    """`1+1`: send to execute_reply and send to iopub idle, after warm-up."""
+    s = target.settings
+    to_reply: list[float] = []
+    to_idle: list[float] = []
+    with target.start() as kernel:
+        for i in range(s.execute_warmup + s.executes):
+            exchange = kernel.execute("1+1", s.cell_timeout)
+            results = exchange.of_type("execute_result")
+            if not results or results[0]["content"]["data"].get("text/plain") != "2":
+                raise AssertionError(f"`1+1` gave {results!r}")
+            if i >= s.execute_warmup:
+                assert exchange.reply_at is not None and exchange.idle_at is not None
+                to_reply.append(exchange.reply_at - exchange.sent_at)
+                to_idle.append(exchange.idle_at - exchange.sent_at)
+    reply, idle = timing(to_reply), timing(to_idle)
+    return {
+        "execute_reply": reply,
+        "execute_reply_p90": Figure(p90(reply.detail["samples"]), "ms"),
+        "execute_idle": idle,
+        "execute_idle_p90": Figure(p90(idle.detail["samples"]), "ms"),
+    }
+
+
+# --- completion ------------------------------------------------------------------------
+def complete(target: Target) -> Figures:
+    """complete_request for `import os; os.pa`, cursor at the end."""
+    s = target.settings
+    samples: list[float] = []
+    with target.start() as kernel:
+        for i in range(s.complete_warmup + s.completes):
+            exchange = kernel.complete(COMPLETE_CODE, s.cell_timeout)
+            matches = exchange.reply_content.get("matches", [])
+            if not any(m.endswith("path") for m in matches):
+                raise AssertionError(f"no os.path among the completions: {matches[:10]!r}")
+            if i >= s.complete_warmup:
+                assert exchange.reply_at is not None
+                samples.append(exchange.reply_at - exchange.sent_at)
+    return {"complete": timing(samples, matches=len(matches))}
+
+
+# --- big outputs -------------------------------------------------------------------------
+def wait_patiently(kernel: Kernel, exchange: Exchange, s: Settings) -> str | None:
+    """Wait for reply and idle while output keeps arriving; None, or why we gave up.
+
+    A kernel whose iopub drops messages may never send (or we may never get) the
+    ``idle``: we stop after ``quiet_timeout`` seconds without anything new, or after
+    ``big_timeout`` in all, and report what did arrive.
+    """
+    deadline = time.monotonic() + s.big_timeout
+    while True:
+        seen = exchange.progress
+        remaining = deadline - time.monotonic()
+        try:
+            kernel.pump(exchange, until_done, max(0.0, min(s.quiet_timeout, remaining)), "idle")
+            return None
+        except NoReply:
+            if time.monotonic() >= deadline:
+                return f"not idle after {s.big_timeout:g} s"
+            if exchange.progress == seen:
+                reply = "execute_reply arrived" if exchange.replied else "no execute_reply"
+                return f"no idle ({reply}, then nothing for {s.quiet_timeout:g} s)"
+
+
+def print_lines_code(lines: int) -> str:
+    return f"for i in range({lines}):\n    print(i)"
+
+
+def big_print(target: Target) -> Figures:
+    """`for i in range(N): print(i)`: time to idle, stream messages, every character."""
+    s = target.settings
+    expected = "".join(f"{i}\n" for i in range(s.print_lines))
+    times: list[float] = []
+    counts: list[int] = []
+    notes: list[str] = []
+    with target.start() as kernel:
+        kernel.execute(print_lines_code(100), s.cell_timeout)  # warm-up
+        for _ in range(s.print_reps):
+            exchange = kernel.send_execute(print_lines_code(s.print_lines))
+            gave_up = wait_patiently(kernel, exchange, s)
+            counts.append(len(exchange.of_type("stream")))
+            text = exchange.stream_text("stdout")
+            if text != expected:
+                notes.append(describe_mismatch(text, expected))
+            if gave_up:
+                notes.append(gave_up)
+                break  # the kernel may still be busy with it: later samples would wait on it
+            assert exchange.idle_at is not None
+            times.append(exchange.idle_at - exchange.sent_at)
+    note = "; ".join(notes)
+    return {
+        "print_time": timing(times, "s", lines=s.print_lines) if times else Figure.failed(note),
+        "print_messages": Figure(int(median(counts)), "msgs", detail={"samples": counts}),
+        "print_complete": Figure(not notes, note=note),
+    }
+
+
+def describe_mismatch(text: str, expected: str) -> str:
+    """Where ``text`` first differs from ``expected``, in a few words."""
+    at = next(
+        (i for i, (a, b) in enumerate(zip(text, expected, strict=False)) if a != b),
+        min(len(text), len(expected)),
+    )
+    return f"got {len(text):,} of {len(expected):,} chars, first difference at {at:,}"
+
+
+def display_code(chars: int) -> str:
+    return (
+        f"from IPython.display import display\ndisplay({{'text/plain': 'x' * {chars}}}, raw=True)"
+    )
+
+
+def big_display(target: Target) -> Figures:
+    """A display_data of N characters of text/plain: time to idle and whether it all arrived."""
+    s = target.settings
+    times: list[float] = []
+    notes: list[str] = []
+    with target.start() as kernel:
+        kernel.execute(display_code(1000), s.cell_timeout)  # warm-up (and the import)
+        for _ in range(s.display_reps):
+            exchange = kernel.send_execute(display_code(s.display_chars))
+            gave_up = wait_patiently(kernel, exchange, s)
+            shown = [
+                m["content"]["data"].get("text/plain", "") for m in exchange.of_type("display_data")
+            ]
+            if len(shown) != 1 or shown[0] != "x" * s.display_chars:
+                got = sum(len(t) for t in shown)
+                notes.append(f"{len(shown)} display_data, {got:,} of {s.display_chars:,} chars")
+            if gave_up:
+                notes.append(gave_up)
+                break
+            assert exchange.idle_at is not None
+            times.append(exchange.idle_at - exchange.sent_at)
+    note = "; ".join(notes)
+    return {
+        "display_time": timing(times, "ms", chars=s.display_chars)
+        if times
+        else Figure.failed(note),
+        "display_complete": Figure(not notes, note=note),
+    }
+
+
+# --- memory --------------------------------------------------------------------------------
+def memory(target: Target) -> Figures:
+    """RSS of the kernel process tree after start and after N small cells."""
+    s = target.settings
+    with target.start() as kernel:
+        time.sleep(SETTLE_S)
+        at_start = kernel.rss_bytes()
+        for _ in range(s.memory_cells):
+            kernel.execute(MEMORY_CELL, s.cell_timeout)
+        time.sleep(SETTLE_S)
+        after = kernel.rss_bytes()
+    return {
+        "rss_start": Figure(round(at_start / MIB, 1), "MiB"),
+        "rss_after_cells": Figure(round(after / MIB, 1), "MiB", detail={"cells": s.memory_cells}),
+    }

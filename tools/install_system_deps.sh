@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# System (Debian) packages the tests need, installed with apt only when missing:
+#   chromium  headless browser for tests/test_jupyterlab.py (driven by pip's playwright,
+#             which uses this binary: no browser download)
+# Idempotent: when every binary is already on PATH it changes nothing. Installing needs
+# root (as in CI) or sudo.
+set -euo pipefail
+
+# binary on PATH -> Debian package that provides it
+declare -A PACKAGES=(
+	[chromium]=chromium
+)
+
+missing=()
+for binary in "${!PACKAGES[@]}"; do
+	command -v "$binary" >/dev/null 2>&1 || missing+=("${PACKAGES[$binary]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "system deps: all present (${!PACKAGES[*]})"
+	exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "system deps: missing ${missing[*]} and no apt-get here; install them by hand" >&2
+	exit 1
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "system deps: installing ${missing[*]} needs root or sudo" >&2
+		exit 1
+	fi
+	sudo=(sudo)
+fi
+
+echo "system deps: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+for binary in "${!PACKAGES[@]}"; do
+	command -v "$binary" >/dev/null 2>&1 || {
+		echo "system deps: $binary still missing after apt-get install" >&2
+		exit 1
+	}
+done
