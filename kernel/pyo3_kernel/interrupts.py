@@ -175,7 +175,13 @@ class InterruptGate:
         self._critical += 1
         try:
             if self._critical == 1 and self._armed:
-                self._choose_handler()  # may raise a pending interrupt: before the send
+                try:
+                    self._choose_handler()
+                except KeyboardInterrupt:
+                    # signal.signal() ran a pending interrupt: hold it for the end of
+                    # the section, so the caller never sees it before its send is done.
+                    self._pending = True
+                    self._choose_handler()
             yield
         finally:
             self._critical -= 1

@@ -25,7 +25,7 @@ class LockedSocket:
         self._lock = threading.Lock()
 
     def send_multipart(self, parts: list[Any], *args: Any, **kwargs: Any) -> Any:
-        with self._lock, gate.critical():
+        with gate.critical(), self._lock:
             return self.socket.send_multipart(parts, *args, **kwargs)
 
 

@@ -67,20 +67,29 @@ class OutStream(io.TextIOBase):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if not text:
             return 0
-        with self._lock:
-            if not self._chunks:
-                self._first_write = time.monotonic()
-                self._wakeup.set()
-            self._chunks.append(text)
-            self._size += len(text)
-            due = time.monotonic() - self._first_write >= self._flush_interval
-            if due or self._size >= FLUSH_SIZE:
-                self._send()
+        try:
+            with self._lock:
+                if not self._chunks:
+                    self._first_write = time.monotonic()
+                    self._wakeup.set()
+                self._chunks.append(text)
+                self._size += len(text)
+                due = time.monotonic() - self._first_write >= self._flush_interval
+                if due or self._size >= FLUSH_SIZE:
+                    self._send()
+        except KeyboardInterrupt:
+            # An interrupt that arrived while output was being sent is raised afresh
+            # here, at the boundary with user code: its traceback shows the cell's
+            # print, not the kernel's send path (which is also slow to render).
+            raise KeyboardInterrupt from None
         return len(text)
 
     def flush(self) -> None:
-        with self._lock:
-            self._send()
+        try:
+            with self._lock:
+                self._send()
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt from None  # as in write()
 
     # --- kernel side ---------------------------------------------------------------
     def set_parent(self, parent: dict[str, Any]) -> None:

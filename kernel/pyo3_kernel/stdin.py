@@ -43,10 +43,18 @@ class StdinForwarder:
         self.allow = allow
 
     def input(self, prompt: object = "") -> str:
-        return self.request(str(prompt), password=False)
+        try:
+            return self.request(str(prompt), password=False)
+        except KeyboardInterrupt:
+            # A fresh exception: its traceback is the cell's line and this frame, not
+            # the kernel's and pyzmq's internals (which are also slow to render).
+            raise KeyboardInterrupt from None
 
     def getpass(self, prompt: str = "Password: ", stream: Any = None) -> str:
-        return self.request(prompt, password=True)
+        try:
+            return self.request(prompt, password=True)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt from None
 
     def request(self, prompt: str, password: bool) -> str:
         if not self.allow:
