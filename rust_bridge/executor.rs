@@ -1,10 +1,11 @@
 //! The executor: every cell runs here, on one namespace dict shared by all cells.
 //!
-//! A cell is parsed once to find its top-level statements. Statements are compiled
-//! in groups (statements sharing a line stay together) under the cell's own filename
-//! and run with PyO3's run machinery, with `Python::check_signals` between groups;
-//! a trailing expression is compiled in eval mode and its value handed back, for the
-//! caller to display. The cell's source is registered in `linecache`, so tracebacks
+//! A cell is parsed once into its top-level statements. Each statement is compiled
+//! from its syntax tree under the cell's own filename (so line and column numbers are
+//! the cell's, and a cell of n lines costs O(n)) and run with PyO3's run machinery
+//! (`PyCode::run`, i.e. `PyEval_EvalCode`), with `Python::check_signals` between
+//! statements; a trailing expression is compiled in eval mode and its value handed
+//! back, for the caller to display. The cell's source is registered in `linecache`, so tracebacks
 //! show its lines, also from functions defined in it and called from later cells.
 
 use crate::panics::guard;
@@ -46,12 +47,12 @@ impl CellOutcome {
     }
 }
 
-/// One piece of a cell, compiled and run on its own.
-enum Chunk {
-    /// Statements, run for their effects.
-    Statements(String),
+/// One piece of a cell (a syntax tree node), compiled and run on its own.
+enum Chunk<'py> {
+    /// A statement, run for its effects.
+    Statement(Bound<'py, PyAny>),
     /// The trailing expression, evaluated for its value.
-    Expression(String),
+    Expression(Bound<'py, PyAny>),
 }
 
 /// Runs cells on one namespace: the `__main__` module's dict, used as globals and locals.
@@ -145,15 +146,18 @@ impl Executor {
         let chunks = self.split(py, source, filename)?;
         let mut value = py.None();
         let mut has_value = false;
+        let ast = py.import("ast")?;
         for chunk in chunks {
             py.check_signals()?;
             match chunk {
-                Chunk::Statements(text) => {
-                    let code = self.compile(py, &text, filename, ffi::Py_file_input)?;
+                Chunk::Statement(node) => {
+                    let tree = ast.call_method1("Module", ([node], PyList::empty(py)))?;
+                    let code = self.compile_tree(py, &tree, filename, "exec")?;
                     self.execute(py, &code, filename)?;
                 }
-                Chunk::Expression(text) => {
-                    let code = self.compile(py, &text, filename, ffi::Py_eval_input)?;
+                Chunk::Expression(node) => {
+                    let tree = ast.call_method1("Expression", (node,))?;
+                    let code = self.compile_tree(py, &tree, filename, "eval")?;
                     value = self.execute(py, &code, filename)?.unbind();
                     has_value = true;
                 }
@@ -162,14 +166,14 @@ impl Executor {
         Ok((value, has_value))
     }
 
-    /// Splits a cell into statement groups and a trailing expression, each padded with
-    /// newlines so line numbers in tracebacks are the cell's own.
-    fn split(
+    /// Parses a cell into its statements and trailing expression (syntax tree nodes),
+    /// and notes the `__future__` features it turns on for the cells after it.
+    fn split<'py>(
         &self,
-        py: Python<'_>,
-        source: &Bound<'_, PyString>,
+        py: Python<'py>,
+        source: &Bound<'py, PyString>,
         filename: &str,
-    ) -> PyResult<Vec<Chunk>> {
+    ) -> PyResult<Vec<Chunk<'py>>> {
         let flags =
             PYCF_ONLY_AST | PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
         let tree = py
@@ -177,74 +181,61 @@ impl Executor {
             .getattr("compile")?
             .call1((source, filename, "exec", flags, true))?;
         let body = tree.getattr("body")?.cast_into::<PyList>()?;
-        let text = source.to_str()?;
-        let lines = LineIndex::new(text);
-
-        let mut statements: Vec<Bound<'_, PyAny>> = body.iter().collect();
-        let trailing = match statements.last() {
-            Some(last) if last.get_type().name()?.to_str()? == "Expr" => {
-                let value = last.getattr("value")?;
-                statements.pop();
-                Some(value)
+        let mut chunks = Vec::with_capacity(body.len());
+        let last = body.len().saturating_sub(1);
+        for (index, stmt) in body.iter().enumerate() {
+            let kind = stmt.get_type().name()?;
+            let kind = kind.to_str()?;
+            if kind == "ImportFrom" {
+                self.note_future_import(py, &stmt)?;
             }
-            _ => None,
-        };
-
-        // Where the trailing expression starts, if any: statement groups stop there.
-        let expression_span = match &trailing {
-            Some(expr) => {
-                let line: usize = expr.getattr("lineno")?.extract()?;
-                let start = lines.offset(line, expr.getattr("col_offset")?.extract()?);
-                let end = lines.offset(
-                    expr.getattr("end_lineno")?.extract()?,
-                    expr.getattr("end_col_offset")?.extract()?,
-                );
-                Some((line, start, end))
+            if index == last && kind == "Expr" {
+                chunks.push(Chunk::Expression(stmt.getattr("value")?));
+            } else {
+                chunks.push(Chunk::Statement(stmt));
             }
-            None => None,
-        };
-        let limit = expression_span.map_or(text.len(), |(_, start, _)| start);
-
-        let mut chunks = Vec::new();
-        let mut group: Option<(usize, usize, usize)> = None; // (first line, start byte, end byte)
-        for stmt in &statements {
-            let first_line = first_line_of(stmt)?;
-            let start = lines.offset(first_line, 0);
-            // A group runs to the end of its last line, so a trailing comment is part of
-            // the compiled text, exactly as the source shows it.
-            let end = lines
-                .line_end(stmt.getattr("end_lineno")?.extract()?)
-                .min(limit);
-            group = match group {
-                // Statements sharing a line (`a = 1; b = 2`) are compiled together.
-                Some((line, group_start, group_end)) if start < group_end => {
-                    Some((line, group_start, end))
-                }
-                Some((line, group_start, group_end)) => {
-                    chunks.push(Chunk::Statements(padded(
-                        line,
-                        slice(text, group_start, group_end)?,
-                    )));
-                    Some((first_line, start, end))
-                }
-                None => Some((first_line, start, end)),
-            };
-        }
-        if let Some((line, group_start, group_end)) = group {
-            chunks.push(Chunk::Statements(padded(
-                line,
-                slice(text, group_start, group_end)?,
-            )));
-        }
-        if let Some((line, start, end)) = expression_span {
-            chunks.push(Chunk::Expression(padded(line, slice(text, start, end)?)));
         }
         Ok(chunks)
     }
 
-    /// Compiles with the cell's filename, allowing top-level `await` and keeping the
-    /// `__future__` features earlier cells turned on. `Py_CompileStringExFlags` is the
-    /// function under `PyCode::compile` / `Python::run`, here with compiler flags.
+    /// `from __future__ import x` in a cell applies to later cells too, as in IPython.
+    fn note_future_import(&self, py: Python<'_>, stmt: &Bound<'_, PyAny>) -> PyResult<()> {
+        let module = stmt.getattr("module")?;
+        if module.is_none() || module.extract::<String>()? != "__future__" {
+            return Ok(());
+        }
+        let future = py.import("__future__")?;
+        for alias in stmt.getattr("names")?.try_iter()? {
+            let name: String = alias?.getattr("name")?.extract()?;
+            if let Ok(feature) = future.getattr(name.as_str()) {
+                let flag: c_int = feature.getattr("compiler_flag")?.extract()?;
+                self.future_flags
+                    .fetch_or(flag & FUTURE_FLAGS, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles a syntax tree with the cell's filename, allowing top-level `await` and
+    /// the `__future__` features earlier cells turned on.
+    fn compile_tree<'py>(
+        &self,
+        py: Python<'py>,
+        tree: &Bound<'py, PyAny>,
+        filename: &str,
+        mode: &str,
+    ) -> PyResult<Bound<'py, PyCode>> {
+        let flags = PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
+        let code = py
+            .import("builtins")?
+            .getattr("compile")?
+            .call1((tree, filename, mode, flags, true))?;
+        Ok(code.cast_into::<PyCode>()?)
+    }
+
+    /// Compiles source text (an expression for `eval`) with the `__future__` features
+    /// earlier cells turned on. `Py_CompileStringExFlags` is the function under
+    /// `PyCode::compile` / `Python::run`, here with compiler flags.
     fn compile<'py>(
         &self,
         py: Python<'py>,
@@ -391,67 +382,6 @@ fn starting_in_cell<'py>(
             .and_then(|next| next.cast_into::<PyTraceback>().ok());
     }
     traceback
-}
-
-/// The first line of a statement, counting its decorators.
-fn first_line_of(stmt: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let mut line: usize = stmt.getattr("lineno")?.extract()?;
-    if let Ok(decorators) = stmt.getattr("decorator_list") {
-        for decorator in decorators.try_iter()? {
-            line = line.min(decorator?.getattr("lineno")?.extract()?);
-        }
-    }
-    Ok(line)
-}
-
-/// `text` preceded by enough newlines to start on `line`.
-fn padded(line: usize, text: &str) -> String {
-    let mut out = "\n".repeat(line.saturating_sub(1));
-    out.push_str(text);
-    out
-}
-
-/// `text[start..end]`, or a Python error if the parser's offsets do not fit the text.
-fn slice(text: &str, start: usize, end: usize) -> PyResult<&str> {
-    text.get(start..end).ok_or_else(|| {
-        pyo3::exceptions::PyValueError::new_err(format!(
-            "cannot split the cell at bytes {start}..{end}"
-        ))
-    })
-}
-
-/// Byte offsets of line starts, to turn the parser's (line, UTF-8 column) into offsets.
-struct LineIndex {
-    starts: Vec<usize>,
-    len: usize,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self {
-            starts,
-            len: text.len(),
-        }
-    }
-
-    /// The offset of the end of `line` (before its newline).
-    fn line_end(&self, line: usize) -> usize {
-        match self.starts.get(line) {
-            Some(next) => next - 1,
-            None => self.len,
-        }
-    }
-
-    fn offset(&self, line: usize, column: usize) -> usize {
-        let start = self
-            .starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(self.len);
-        (start + column).min(self.len)
-    }
 }
 
 /// Makes `linecache` (and so tracebacks and `inspect.getsource`) know the cell's text.
