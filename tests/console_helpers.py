@@ -36,5 +36,29 @@ def spawn_console(log_path: Path) -> pexpect.spawn:
         dimensions=(40, 120),
         env=env,
     )
-    child.logfile_read = log_path.open("w")
+    child.logfile_read = _Tee(log_path.open("w"), _artifact(log_path).open("w"))
     return child
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
+
+
+def _artifact(log_path: Path) -> Path:
+    """A copy of the screen under test-artifacts/console/, named after the test."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / f"{log_path.parent.name}.log"
+
+
+class _Tee:
+    """Writes what the console shows to several files."""
+
+    def __init__(self, *files) -> None:
+        self.files = files
+
+    def write(self, text: str) -> None:
+        for f in self.files:
+            f.write(text)
+
+    def flush(self) -> None:
+        for f in self.files:
+            f.flush()
