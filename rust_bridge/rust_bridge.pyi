@@ -69,3 +69,15 @@ def count_primes(limit: int) -> int:
     Eratosthenes in Rust, the GIL released. CPU-bound: ``count_primes(2 * 10**9)``
     takes seconds (98,222,287 primes), yet an interrupt stops it within milliseconds
     with ``KeyboardInterrupt``. Raises ``ValueError`` above the limit."""
+
+class SigintHandler:
+    """A SIGINT handler for ``signal.signal`` that raises ``KeyboardInterrupt`` with no
+    Python frame of its own in the traceback. It first drains the non-blocking wakeup
+    pipe whose read end is ``wakeup_fd`` (see ``signal.set_wakeup_fd``), acknowledging
+    the signal: bytes left there mean a signal no handler has run for yet."""
+
+    def __init__(self, wakeup_fd: int = -1) -> None: ...
+    def __call__(self, signum: int, frame: object) -> None: ...
+    @property
+    def calls(self) -> int:
+        """How many times the handler ran."""

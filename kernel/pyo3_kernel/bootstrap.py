@@ -51,6 +51,7 @@ class EarlyReplies:
         self.signer = Signer(conn.key, conn.signature_scheme)
         self.session_id = session_id
         self.sockets = sockets
+        self.held: list[tuple[zmq.Socket, list[bytes]]] = []
 
     def _header(self, msg_type: str) -> dict[str, Any]:
         return {
@@ -78,8 +79,8 @@ class EarlyReplies:
         self._send(self.sockets["iopub"], [topic], "status", parent, {"execution_state": state})
 
     def answer(self, socket: zmq.Socket) -> bool:
-        """Answer the next message if it is a valid kernel_info_request; False if the
-        next message is something else (it is left unread for the kernel)."""
+        """Answer the next message if it is a valid kernel_info_request; False if it is
+        something else (then it is held, for the kernel to answer once built)."""
         parts = socket.recv_multipart(zmq.NOBLOCK)
         try:
             split = parts.index(DELIMITER)
@@ -99,12 +100,9 @@ class EarlyReplies:
         self._status("idle", header)
         return True
 
-    held: list[tuple[zmq.Socket, list[bytes]]]
-
     def serve_until(self, done: threading.Event) -> list[tuple[zmq.Socket, list[bytes]]]:
         """Answer kernel_info until ``done``; return the first other message of each
         socket, read but not handled, for the kernel to take over."""
-        self.held = []
         poller = zmq.Poller()
         waiting = [self.sockets["shell"], self.sockets["control"]]
         for socket in waiting:
