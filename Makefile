@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 export PYO3_PYTHON := $(abspath $(PY))
 WHEELHOUSE := target/wheels
 
-.PHONY: run test install example system-deps venv lint fmt bench clean
+.PHONY: run test install example system-deps venv lint fmt bench soak clean
 
 # What the kernel needs, then what the tests and tools need.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
@@ -62,3 +62,8 @@ clean:
 # into .venv if missing). BENCH_ARGS=--smoke: the seconds-long run CI uses (no xeus-python).
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The hardening and interrupt tests at full counts (100 MB flood, 1,794 fuzzed cells,
+# 8 kernels x 1,000 cells, 10,000 cells): minutes, so not part of `make test`.
+soak: install example
+	PYO3_SOAK_FULL=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_hardening_*.py tests/test_interrupt_soak.py
