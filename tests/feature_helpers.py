@@ -7,14 +7,13 @@ request's msg_id.
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager
-from kernel_helpers import kernel_name, strip_ansi, wait_for_shell_reply
+from kernel_helpers import _get, kernel_name, strip_ansi, wait_for_shell_reply
 
 REQUEST_TIMEOUT = 30
 
@@ -46,13 +45,7 @@ def wait_for_input_request(kc: Any, msg_id: str, timeout: float = REQUEST_TIMEOU
     """The ``input_request`` on the stdin channel whose parent is ``msg_id``."""
     deadline = time.monotonic() + timeout
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"timed out waiting for input_request of {msg_id}")
-        try:
-            msg = kc.get_stdin_msg(timeout=min(remaining, 1.0))
-        except queue.Empty:
-            continue
+        msg = _get(kc.get_stdin_msg, kc, deadline, f"input_request of {msg_id}")
         if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "input_request":
             return msg
 

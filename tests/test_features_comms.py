@@ -5,13 +5,12 @@ reports what the kernel-side handlers saw (shell requests are handled in order).
 """
 
 import ast
-import queue
 import time
 import uuid
 
 import pytest
 from feature_helpers import REQUEST_TIMEOUT, request, send_shell
-from kernel_helpers import eval_text, of_type, run_ok
+from kernel_helpers import _get, eval_text, of_type, run_ok
 
 
 def comm_opens(outputs, target_name):
@@ -40,13 +39,7 @@ def wait_for_iopub(kc, msg_type, comm_id, timeout=REQUEST_TIMEOUT):
     """The next iopub ``msg_type`` message for ``comm_id`` (other messages are dropped)."""
     deadline = time.monotonic() + timeout
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"timed out waiting for {msg_type} on comm {comm_id}")
-        try:
-            msg = kc.get_iopub_msg(timeout=min(remaining, 1.0))
-        except queue.Empty:
-            continue
+        msg = _get(kc.get_iopub_msg, kc, deadline, f"{msg_type} on comm {comm_id}")
         if msg["msg_type"] == msg_type and msg["content"].get("comm_id") == comm_id:
             return msg
 

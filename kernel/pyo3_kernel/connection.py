@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import zmq
+
+from .interrupts import block_sigint_in_this_thread
 
 CHANNELS = ("shell", "control", "stdin", "iopub", "hb")
 
@@ -114,7 +115,7 @@ def start_heartbeat(socket: zmq.Socket) -> threading.Thread:
     """Echo heartbeat pings on their own thread (pure ZeroMQ, no Python per ping)."""
 
     def echo() -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        block_sigint_in_this_thread()
         try:
             zmq.proxy(socket, socket)
         except zmq.ZMQError:

@@ -139,10 +139,6 @@ class InterruptGate:
             pass
         return False
 
-    @property
-    def armed(self) -> bool:
-        return self._armed
-
     @contextmanager
     def user_code(self) -> Iterator[None]:
         """SIGINT raises ``KeyboardInterrupt`` inside this block (the cell's run)."""
