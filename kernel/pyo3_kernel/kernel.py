@@ -263,10 +263,12 @@ class Kernel:
             )
         reply["payload"] = shell.payload_manager.read_payload()
         shell.payload_manager.clear_payload()
+        if error is not None and content.get("stop_on_error", True):
+            # Before the reply: only requests queued behind the failed cell are aborted,
+            # never one a client sends after seeing the error.
+            self._abort_queued_executions()
         metadata = {"started": started, "dependencies_met": True, "status": reply["status"]}
         self.session.send(socket, "execute_reply", reply, msg, ident=idents, metadata=metadata)
-        if error is not None and content.get("stop_on_error", True):
-            self._abort_queued_executions()
         if shell.exit_now and self._exit_at is None:
             self._exit_at = time.monotonic() + EXIT_GRACE
 
