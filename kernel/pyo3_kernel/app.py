@@ -15,9 +15,7 @@ from .interrupts import gate
 
 def import_kernel_modules() -> None:
     """The heavy imports (IPython, ipykernel, jupyter_client), run during bootstrap."""
-    import jupyter_client.session  # noqa: F401
-
-    from . import config, kernel  # noqa: F401
+    from . import config, kernel, session  # noqa: F401
 
 
 def log_to_original_stderr() -> None:
@@ -77,12 +75,11 @@ def serve(
     held = bootstrap.EarlyReplies(conn, session_id, sockets).serve_until(imported)
     imported.wait()
 
-    from jupyter_client.session import Session
-
     from . import config
     from .kernel import Kernel
+    from .session import KernelSession
 
-    session = Session(
+    session = KernelSession(
         key=conn.key,
         signature_scheme=conn.signature_scheme,
         username="kernel",

@@ -10,55 +10,36 @@ served in order. Messages here are signed and checked like everywhere else.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import zmq
 
-from . import info
+from . import info, wire
 from .connection import Connection
 from .interrupts import threads_started_here_ignore_sigint
-
-DELIMITER = b"<IDS|MSG>"
-
-
-class Signer:
-    """The HMAC signature of the Jupyter wire protocol."""
-
-    def __init__(self, key: bytes, scheme: str) -> None:
-        digest = scheme.split("-", 1)[-1] if scheme.startswith("hmac-") else "sha256"
-        self._mac = hmac.new(key, digestmod=getattr(hashlib, digest)) if key else None
-
-    def sign(self, parts: list[bytes]) -> bytes:
-        if self._mac is None:
-            return b""
-        mac = self._mac.copy()
-        for part in parts:
-            mac.update(part)
-        return mac.hexdigest().encode()
 
 
 class EarlyReplies:
     """Answers kernel_info requests with a minimal, standard-library session."""
 
     def __init__(self, conn: Connection, session_id: str, sockets: dict[str, zmq.Socket]):
-        self.signer = Signer(conn.key, conn.signature_scheme)
+        self.signer = wire.Signer(conn.key, conn.signature_scheme)
+        self.packer = wire.Packer()
         self.session_id = session_id
         self.sockets = sockets
         self.held: list[tuple[zmq.Socket, list[bytes]]] = []
 
     def _header(self, msg_type: str) -> dict[str, Any]:
         return {
-            "msg_id": uuid.uuid4().hex,
+            "msg_id": uuid.uuid4().hex,  # the kernel's own ids are counted from 0
             "session": self.session_id,
             "username": "kernel",
-            "date": datetime.now(timezone.utc).isoformat(),
+            "date": wire.now_iso(),
             "msg_type": msg_type,
             "version": info.PROTOCOL_VERSION,
         }
@@ -66,13 +47,9 @@ class EarlyReplies:
     def _send(
         self, socket: zmq.Socket, idents: list[bytes], msg_type: str, parent: Any, content: Any
     ) -> None:
-        parts = [
-            json.dumps(self._header(msg_type)).encode(),
-            json.dumps(parent).encode(),
-            b"{}",
-            json.dumps(content).encode(),
-        ]
-        socket.send_multipart([*idents, DELIMITER, self.signer.sign(parts), *parts])
+        pack = self.packer.pack
+        frames = [pack(self._header(msg_type)), pack(parent), b"{}", pack(content)]
+        socket.send_multipart([*idents, wire.DELIMITER, self.signer.sign(frames), *frames])
 
     def _status(self, state: str, parent: Any) -> None:
         topic = f"kernel.{self.session_id}.status".encode()
@@ -83,7 +60,7 @@ class EarlyReplies:
         something else (then it is held, for the kernel to answer once built)."""
         parts = socket.recv_multipart(zmq.NOBLOCK)
         try:
-            split = parts.index(DELIMITER)
+            split = parts.index(wire.DELIMITER)
             idents, signature, frames = parts[:split], parts[split + 1], parts[split + 2 :]
             if not hmac.compare_digest(signature, self.signer.sign(frames[:4])):
                 return True  # bad signature: dropped, as the kernel would

@@ -8,6 +8,7 @@ from typing import Any
 import zmq
 from jupyter_client.session import Session
 
+from . import wire
 from .interrupts import gate
 
 
@@ -24,9 +25,14 @@ class LockedSocket:
         self.socket = socket
         self._lock = threading.Lock()
 
-    def send_multipart(self, parts: list[Any], *args: Any, **kwargs: Any) -> Any:
+    def send_multipart(
+        self, parts: list[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> Any:
         with gate.critical(), self._lock:
-            return self.socket.send_multipart(parts, *args, **kwargs)
+            if flags or track:
+                return self.socket.send_multipart(parts, flags, copy=copy, track=track)
+            wire.send_multipart(self.socket, parts, copy=copy)
+            return None
 
 
 class IOPub:
@@ -35,6 +41,7 @@ class IOPub:
     def __init__(self, session: Session, socket: zmq.Socket) -> None:
         self.session = session
         self.socket = LockedSocket(socket)
+        self._topic_prefix = f"kernel.{session.session}."
 
     def send(
         self,
@@ -49,7 +56,7 @@ class IOPub:
             if msg_type == "stream":
                 topic = f"stream.{content['name']}".encode()
             else:
-                topic = f"kernel.{self.session.session}.{msg_type}".encode()
+                topic = f"{self._topic_prefix}{msg_type}".encode()
         self.session.send(
             self.socket,
             msg_type,

@@ -147,16 +147,15 @@ class Kernel:
     ) -> tuple[list[bytes], Message] | None:
         """Read (unless ``parts`` were read already) and verify one message; invalid
         ones are logged and dropped."""
-        copy = parts is not None  # messages held from bootstrap were read as bytes
         if parts is None:
             try:
                 with gate.critical():
-                    parts = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                    parts = socket.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return None
         try:
-            idents, frames = self.session.feed_identities(parts, copy=copy)
-            msg = self.session.deserialize(frames, content=True, copy=copy)
+            idents, frames = self.session.feed_identities(parts)
+            msg = self.session.deserialize(frames)
         except Exception as err:  # bad signature, truncated or malformed frames
             log.warning("dropped an invalid message: %s", err)
             return None
