@@ -20,6 +20,7 @@ coalesce until a handler runs, so this does not interrupt twice.
 
 from __future__ import annotations
 
+import _signal
 import select
 import signal
 import socket
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 import rust_bridge
 
 REDELIVER_AFTER = 0.02  # seconds a signal may stay unhandled before it is sent again
+_SIGINT = int(signal.SIGINT)
 
 
 class InterruptGate:
@@ -52,6 +54,7 @@ class InterruptGate:
         self._reader.setblocking(False)
         self._writer.setblocking(False)
         self._raise = rust_bridge.SigintHandler(self._reader.fileno())
+        self._critical_section = CriticalSection(self)
 
     def install(self) -> None:
         """Take over SIGINT (main thread only) and start the delivery watcher."""
@@ -90,7 +93,10 @@ class InterruptGate:
 
     def _choose_handler(self) -> None:
         interruptible = self._armed and not self._critical
-        signal.signal(signal.SIGINT, self._raise if interruptible else self._hold)
+        # _signal.signal is what signal.signal wraps (minus converting the previous
+        # handler to an enum, which costs an exception per call); like it, it first
+        # runs the handler of a signal that is pending.
+        _signal.signal(_SIGINT, self._raise if interruptible else self._hold)
 
     def _ours(self) -> bool:
         handler = signal.getsignal(signal.SIGINT)
@@ -162,30 +168,52 @@ class InterruptGate:
             except KeyboardInterrupt:
                 continue
 
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        """Hold interrupts back during a socket operation of the main thread."""
-        if threading.current_thread() is not self._main:
-            yield
+    def critical(self) -> CriticalSection:
+        """Hold interrupts back during a socket operation of the main thread:
+        ``with gate.critical(): ...`` (a no-op on other threads)."""
+        return self._critical_section
+
+    def _enter_critical(self) -> None:
+        if threading.get_ident() != self._main.ident:
             return
         self._critical += 1
-        try:
-            if self._critical == 1 and self._armed:
-                try:
-                    self._choose_handler()
-                except KeyboardInterrupt:
-                    # signal.signal() ran a pending interrupt: hold it for the end of
-                    # the section, so the caller never sees it before its send is done.
-                    self._pending = True
-                    self._choose_handler()
-            yield
-        finally:
-            self._critical -= 1
-            if not self._critical and self._armed:
+        if self._critical == 1 and self._armed:
+            try:
                 self._choose_handler()
-        if not self._critical and self._pending and self._armed:
+            except KeyboardInterrupt:
+                # signal.signal() ran a pending interrupt: hold it for the end of the
+                # section, so the caller never sees it before its send is done.
+                self._pending = True
+                self._choose_handler()
+
+    def _exit_critical(self, raise_pending: bool) -> None:
+        if threading.get_ident() != self._main.ident:
+            return
+        self._critical -= 1
+        if self._critical or not self._armed:
+            return
+        self._choose_handler()  # runs a signal that came during the section: held
+        if self._pending and raise_pending:
             self._pending = False
             raise KeyboardInterrupt
+
+
+class CriticalSection:
+    """The context manager of ``InterruptGate.critical`` (a class, not a generator:
+    every message sent enters one, so it must cost next to nothing)."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: InterruptGate) -> None:
+        self._gate = gate
+
+    def __enter__(self) -> None:
+        self._gate._enter_critical()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        # An exception already leaving the section goes on; a held interrupt is
+        # raised only when the section ended normally.
+        self._gate._exit_critical(raise_pending=exc_type is None)
 
 
 def interrupt_main_thread() -> None:

@@ -19,10 +19,13 @@ from ipykernel.zmqshell import ZMQInteractiveShell
 from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
+from traitlets import Instance, Type
 
 import rust_bridge
 
+from .display import KernelDisplayFormatter, KernelDisplayHook
 from .magics import KernelInfoMagics
+from .transforms import KernelTransformerManager
 
 
 def cell_filename(raw_cell: str, number: int) -> str:
@@ -42,6 +45,9 @@ _CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
 class PyO3Shell(ZMQInteractiveShell):
     """An IPython shell whose cells run through ``rust_bridge.Executor``."""
 
+    displayhook_class = Type(KernelDisplayHook)
+    input_transformer_manager = Instance(KernelTransformerManager, ())
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         main_module = sys.modules["__main__"]
         super().__init__(*args, user_module=main_module, **kwargs)
@@ -53,6 +59,10 @@ class PyO3Shell(ZMQInteractiveShell):
         # The first error shown while the current cell ran, and its traceback lines.
         self.cell_error: BaseException | None = None
         self.cell_traceback: list[str] = []
+
+    def init_display_formatter(self) -> None:
+        self.display_formatter = KernelDisplayFormatter(parent=self)
+        self.configurables.append(self.display_formatter)
 
     def init_sys_modules(self) -> None:
         # The namespace *is* __main__'s dict, so there is nothing to swap in.
@@ -146,12 +156,14 @@ class PyO3Shell(ZMQInteractiveShell):
         if error is None and outcome.has_value and not silent:
             if not DisplayHook.semicolon_at_end_of_expression(cell):
                 self.displayhook.exec_result = result
+                self.displayhook.quiet_decided = False
                 try:
                     self.displayhook(outcome.value)
                 except BaseException as display_error:  # a result whose repr raises, etc.
                     error = display_error
                 finally:
                     self.displayhook.exec_result = None
+                    self.displayhook.quiet_decided = None
         if error is None and self.cell_error is not None:
             # A formatter failed and IPython already showed its traceback.
             result.error_in_exec = self.cell_error
