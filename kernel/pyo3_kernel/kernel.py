@@ -21,7 +21,7 @@ import zmq
 from jupyter_client.session import Session
 from traitlets.config import Config
 
-from . import comms, info, introspection
+from . import comms, info, introspection, wire
 from .control import PIPE_ADDRESS, ControlThread
 from .fdcapture import FdCapture
 from .interrupts import gate, threads_started_here_ignore_sigint
@@ -150,7 +150,7 @@ class Kernel:
         if parts is None:
             try:
                 with gate.critical():
-                    parts = socket.recv_multipart(zmq.NOBLOCK)
+                    parts = wire.recv_multipart(socket, zmq.NOBLOCK)
             except zmq.Again:
                 return None
         try:
@@ -261,7 +261,8 @@ class Kernel:
                 user_expressions={},
             )
         reply["payload"] = shell.payload_manager.read_payload()
-        shell.payload_manager.clear_payload()
+        if reply["payload"]:
+            shell.payload_manager.clear_payload()
         if error is not None and content.get("stop_on_error", True):
             # Before the reply: only requests queued behind the failed cell are aborted,
             # never one a client sends after seeing the error.

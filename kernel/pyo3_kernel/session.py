@@ -19,12 +19,15 @@ import zmq
 from jupyter_client.adapter import adapt
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import DONE, Session, extract_header
+from traitlets import observe
 
 from . import info, wire
 from .iopub import LockedSocket
 from .wire import DELIMITER
 
 Message = dict[str, Any]
+_PACKER = wire.Packer(default=json_default)
+_HEADER_END = b',"version":%s}' % _PACKER.pack(info.PROTOCOL_VERSION)
 
 
 class KernelSession(Session):
@@ -32,27 +35,53 @@ class KernelSession(Session):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._ids = wire.MessageIds(self.session)
-        self._packer = wire.Packer(default=json_default)
         # (parent header, its JSON): the replies and outputs of one request share it.
         self._packed_parent: tuple[Any, bytes] = (None, b"{}")
+        # (header, its JSON) of the last header made here, written from a template.
+        self._packed_header: tuple[Any, bytes] = (None, b"{}")
+        self._identity_changed()
+
+    @observe("username", "session")
+    def _identity_changed(self, change: Any = None) -> None:
+        self._username, self._session_id = self.username, self.session
+        self._ids = wire.MessageIds(self._session_id)
+        quote = _PACKER.pack
+        self._header_identity = b',"username":%s,"session":%s,"date":' % (
+            quote(self._username),
+            quote(self._session_id),
+        )
 
     # --- sending ---------------------------------------------------------------------
     def msg_header(self, msg_type: str) -> dict[str, Any]:
-        return {
-            "msg_id": self._ids.next(),
+        msg_id, date = self._ids.next(), wire.now_iso()
+        header = {
+            "msg_id": msg_id,
             "msg_type": msg_type,
-            "username": self.username,
-            "session": self.session,
-            "date": wire.now_iso(),
+            "username": self._username,
+            "session": self._session_id,
+            "date": date,
             "version": info.PROTOCOL_VERSION,
         }
+        quote = _PACKER.pack
+        packed = b"".join(
+            (
+                b'{"msg_id":',
+                quote(msg_id),
+                b',"msg_type":',
+                quote(msg_type),
+                self._header_identity,
+                quote(date),
+                _HEADER_END,
+            )
+        )
+        self._packed_header = (header, packed)
+        return header
 
     def pack_frame(self, obj: Any) -> bytes:
         """One JSON frame; objects plain JSON cannot hold go through jupyter_client's
         own packer (which cleans them, with its deprecation warning)."""
         try:
-            return self._packer.pack(obj)
+            return _PACKER.pack(obj)
         except (TypeError, ValueError):
             return self.pack(obj)
 
@@ -67,10 +96,12 @@ class KernelSession(Session):
         content = msg.get("content", {})
         if not isinstance(content, dict):
             return super().serialize(msg, ident)  # packed already, or None
+        header, metadata = msg["header"], msg["metadata"]
+        packed_for, packed_header = self._packed_header
         frames = [
-            self.pack_frame(msg["header"]),
+            packed_header if header is packed_for else self.pack_frame(header),
             self._pack_parent(msg["parent_header"]),
-            self.pack_frame(msg["metadata"]),
+            self.pack_frame(metadata) if metadata else b"{}",
             self.pack_frame(content),
         ]
         if ident is None:

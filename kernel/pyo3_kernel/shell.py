@@ -154,7 +154,8 @@ class PyO3Shell(ZMQInteractiveShell):
         outcome = self.bridge.run_cell(cell, filename)
         error = outcome.error
         if error is None and outcome.has_value and not silent:
-            if not DisplayHook.semicolon_at_end_of_expression(cell):
+            # (No ";" anywhere: nothing to tokenize for.)
+            if ";" not in cell or not DisplayHook.semicolon_at_end_of_expression(cell):
                 self.displayhook.exec_result = result
                 self.displayhook.quiet_decided = False
                 try:

@@ -26,9 +26,12 @@ DELIMITER = b"<IDS|MSG>"
 # copy (jupyter_client's Session.copy_threshold).
 COPY_THRESHOLD = 2**16
 _SNDMORE = int(zmq.SNDMORE)
-# pyzmq's Socket.send_multipart type-checks every frame and wraps every send in
-# Python; the Cython send underneath takes the frame as it is.
+_RCVMORE = int(zmq.RCVMORE)
+# pyzmq's Socket.send_multipart/recv_multipart type-check every frame and wrap every
+# call (and every RCVMORE query) in Python; the Cython methods underneath do not.
 _send_frame = _BackendSocket.send
+_recv_frame = _BackendSocket.recv
+_get_option = _BackendSocket.get
 
 
 class Signer:
@@ -83,3 +86,11 @@ def send_multipart(socket: zmq.Socket, parts: Sequence[Any], copy: bool = True) 
     last = len(parts) - 1
     for index, part in enumerate(parts):
         _send_frame(socket, part, _SNDMORE if index < last else 0, copy)
+
+
+def recv_multipart(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
+    """Receive one multipart message as bytes (``zmq.Again`` if none, with NOBLOCK)."""
+    parts = [_recv_frame(socket, flags)]
+    while _get_option(socket, _RCVMORE):
+        parts.append(_recv_frame(socket, flags))
+    return parts
