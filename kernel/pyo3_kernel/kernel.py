@@ -14,7 +14,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import zmq
@@ -239,7 +238,7 @@ class Kernel:
                 "execute_input", {"code": code, "execution_count": shell.execution_count}, msg
             )
         self.stdin.set_parent(idents, msg, bool(content.get("allow_stdin", False)))
-        started = datetime.now(timezone.utc).isoformat()
+        started = wire.now_iso()
         error = self._run_cell(code, store_history, silent, msg)
         for capture in self.fd_captures:
             capture.drain()

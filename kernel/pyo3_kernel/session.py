@@ -26,6 +26,18 @@ from .iopub import LockedSocket
 from .wire import DELIMITER
 
 Message = dict[str, Any]
+_OWN_SOCKETS = (zmq.Socket, LockedSocket)
+# Set in a child forked from the kernel (multiprocessing in a cell): the kernel's
+# sockets are not the child's to use. Cheaper than comparing os.getpid() per send.
+_forked_child = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_child
+    _forked_child = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 _PACKER = wire.Packer(default=json_default)
 _HEADER_END = b',"version":%s}' % _PACKER.pack(info.PROTOCOL_VERSION)
 
@@ -122,12 +134,8 @@ class KernelSession(Session):
         header: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> Message | None:
-        if (
-            track
-            or stream is None
-            or not isinstance(stream, zmq.Socket | LockedSocket)
-            or os.getpid() != self.pid  # a forked child: Session refuses, with a warning
-        ):
+        if track or not isinstance(stream, _OWN_SOCKETS) or _forked_child:
+            # (In a forked child, Session refuses to send, with a warning.)
             return super().send(
                 stream, msg_or_type, content, parent, ident, buffers, track, header, metadata
             )
@@ -143,7 +151,7 @@ class KernelSession(Session):
                 if not view.contiguous:
                     raise ValueError("buffers sent in a message must be contiguous")
             parts.extend(buffers)
-        copy = max(len(part) for part in parts) < wire.COPY_THRESHOLD
+        copy = max(map(len, parts)) < wire.COPY_THRESHOLD
         if isinstance(stream, LockedSocket):
             stream.send_multipart(parts, copy=copy)
         else:

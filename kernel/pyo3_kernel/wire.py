@@ -14,8 +14,8 @@ import hmac
 import itertools
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import zmq
@@ -63,9 +63,20 @@ class Packer:
         return self._encode(obj).encode("utf8", errors="surrogateescape")
 
 
+_second_text: tuple[int, str] = (-1, "")
+
+
 def now_iso() -> str:
-    """The current UTC time as the protocol writes it."""
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    """The current UTC time as the protocol writes it (``2026-11-30T13:50:38.538022Z``).
+    Formatted by hand, the date part once per second: ``datetime.isoformat`` was a
+    noticeable part of sending a message."""
+    global _second_text
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    cached_second, text = _second_text
+    if seconds != cached_second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second_text = (seconds, text)
+    return f"{text}.{nanoseconds // 1000:06d}Z"
 
 
 class MessageIds:
