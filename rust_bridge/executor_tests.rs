@@ -189,3 +189,20 @@ fn trailing_comments_are_kept_in_the_compiled_text() {
         assert_eq!(value(py, &outcome), "2");
     });
 }
+
+#[test]
+fn one_statement_and_one_expression_cells() {
+    with_executor(|py, ex| {
+        let assigned = run(py, ex, "# set up\nsingle = 41  # one statement\n", 1);
+        assert!(assigned.error.is_none() && !assigned.has_value);
+        assert_eq!(
+            value(py, &run(py, ex, "\n# comment\nsingle + 1  # x\n", 2)),
+            "42"
+        );
+        assert_eq!(value(py, &run(py, ex, "'a;b'", 3)), "'a;b'");
+        assert_eq!(value(py, &run(py, ex, "(single +\n 1)", 4)), "42");
+        let failed = run(py, ex, "1 / 0", 5);
+        let error = failed.error.as_ref().expect("ZeroDivisionError");
+        assert!(error.bind(py).to_string().contains("division by zero"));
+    });
+}
