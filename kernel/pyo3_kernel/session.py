@@ -11,6 +11,7 @@ of the decoding) and their parent header is packed once for all the replies to i
 
 from __future__ import annotations
 
+import json
 import os
 from hmac import compare_digest
 from typing import Any
@@ -27,6 +28,14 @@ from .wire import DELIMITER
 
 Message = dict[str, Any]
 _OWN_SOCKETS = (zmq.Socket, LockedSocket)
+_json_loads = json.JSONDecoder().decode
+
+
+def _unpack(frame: bytes) -> Any:
+    """A JSON frame, read as jupyter_client's json_unpacker reads it."""
+    return _json_loads(frame.decode("utf8", "replace"))
+
+
 # Set in a child forked from the kernel (multiprocessing in a cell): the kernel's
 # sockets are not the child's to use. Cheaper than comparing os.getpid() per send.
 _forked_child = False
@@ -195,7 +204,7 @@ class KernelSession(Session):
             self._add_digest(signature)
             if not compare_digest(signature, self.sign(msg_list[1:5])):
                 raise ValueError(f"Invalid Signature: {signature!r}")
-        unpack = self.unpack
+        unpack = _unpack
         header = unpack(msg_list[1])
         message = {
             "header": header,

@@ -156,14 +156,15 @@ class PyO3Shell(ZMQInteractiveShell):
         if error is None and outcome.has_value and not silent:
             # (No ";" anywhere: nothing to tokenize for.)
             if ";" not in cell or not DisplayHook.semicolon_at_end_of_expression(cell):
-                self.displayhook.exec_result = result
+                # The value goes into the result here, not through the display hook's
+                # ``exec_result`` trait (two trait notifications per cell).
                 self.displayhook.quiet_decided = False
                 try:
                     self.displayhook(outcome.value)
+                    result.result = outcome.value
                 except BaseException as display_error:  # a result whose repr raises, etc.
                     error = display_error
                 finally:
-                    self.displayhook.exec_result = None
                     self.displayhook.quiet_decided = None
         if error is None and self.cell_error is not None:
             # A formatter failed and IPython already showed its traceback.
