@@ -53,18 +53,24 @@ def startup(target: Target) -> Figures:
 
 # --- execute round-trip ----------------------------------------------------------------
 def execute(target: Target) -> Figures:
-    """`1+1`: send to execute_reply and send to iopub idle, after warm-up."""
+    """`1+1`: send to execute_reply and send to iopub idle, after warm-up, back to back;
+    then the same after the kernel sat idle for a while, as cells typed by hand do."""
     s = target.settings
     to_reply: list[float] = []
     to_idle: list[float] = []
+    after_idle: list[float] = []
     with target.start() as kernel:
-        for i in range(s.execute_warmup + s.executes):
+        for i in range(s.execute_warmup + s.executes + s.idle_executes):
+            if i >= s.execute_warmup + s.executes:
+                time.sleep(s.idle_gap)
             exchange = kernel.execute("1+1", s.cell_timeout)
             results = exchange.of_type("execute_result")
             if not results or results[0]["content"]["data"].get("text/plain") != "2":
                 raise AssertionError(f"`1+1` gave {results!r}")
-            if i >= s.execute_warmup:
-                assert exchange.reply_at is not None and exchange.idle_at is not None
+            assert exchange.reply_at is not None and exchange.idle_at is not None
+            if i >= s.execute_warmup + s.executes:
+                after_idle.append(exchange.reply_at - exchange.sent_at)
+            elif i >= s.execute_warmup:
                 to_reply.append(exchange.reply_at - exchange.sent_at)
                 to_idle.append(exchange.idle_at - exchange.sent_at)
     reply, idle = timing(to_reply), timing(to_idle)
@@ -73,6 +79,7 @@ def execute(target: Target) -> Figures:
         "execute_reply_p90": Figure(p90(reply.detail["samples"]), "ms"),
         "execute_idle": idle,
         "execute_idle_p90": Figure(p90(idle.detail["samples"]), "ms"),
+        "execute_after_idle": timing(after_idle, gap_s=s.idle_gap),
     }
 
 

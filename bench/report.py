@@ -34,6 +34,9 @@ def rows(s: Settings) -> list[Row]:
         Row("execute_reply_p90", "execute", "`1+1` → execute_reply, p90"),
         Row("execute_idle", "execute", "`1+1` → iopub idle, median", "1+1 idle"),
         Row("execute_idle_p90", "execute", "`1+1` → iopub idle, p90", "1+1 idle p90"),
+        Row("execute_after_idle", "execute",
+            f"`1+1` → execute_reply after {s.idle_gap * 1e3:g} ms idle, median of "
+            f"{s.idle_executes}", "1+1 after idle"),
         Row("complete", "complete", f"complete `os.pa`, median of {s.completes}", "complete"),
         Row("print_time", "print", f"print {lines} lines → idle", f"print {lines}"),
         Row("print_messages", "print", "  stream messages for it"),

@@ -11,6 +11,8 @@ class Settings:
     start_warmup: int = 1
     executes: int = 500  # `1+1` round-trips (after execute_warmup)
     execute_warmup: int = 50
+    idle_executes: int = 100  # `1+1` round-trips, each after the kernel sat idle ...
+    idle_gap: float = 0.05  # ... this many seconds
     completes: int = 100  # complete_requests (after complete_warmup)
     complete_warmup: int = 10
     print_lines: int = 100_000
@@ -34,6 +36,7 @@ SMOKE = Settings(
     start_warmup=0,
     executes=30,
     execute_warmup=5,
+    idle_executes=5,
     completes=5,
     complete_warmup=2,
     print_lines=5_000,
