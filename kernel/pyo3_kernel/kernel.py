@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import zmq
@@ -79,6 +80,12 @@ class Kernel:
         self.shell.displayhook.topic = f"kernel.{session.session}.execute_result".encode()
         self.stdin.install()
         self.comm_manager = comms.install(self)
+        # IPython's builtins (get_ipython, exit, quit) and display hook stay in place
+        # for the kernel's life, instead of being swapped in and out around every cell
+        # (twice per cell, with the transformation step); close() gives them back.
+        self._traps = ExitStack()
+        self._traps.enter_context(self.shell.builtin_trap)
+        self._traps.enter_context(self.shell.display_trap)
 
         self.handlers: dict[str, Handler] = {
             "execute_request": self.execute_request,
@@ -95,10 +102,12 @@ class Kernel:
         }
 
     def close(self) -> None:
-        """Give back what the kernel took over: file descriptors 1 and 2, ``input``."""
+        """Give back what the kernel took over: file descriptors 1 and 2, ``input``,
+        the builtins and display hook IPython installed."""
         for capture in self.fd_captures:
             capture.restore()
         self.stdin.uninstall()
+        self._traps.close()
 
     # --- the loop ------------------------------------------------------------------
     def run(self, held: list[tuple[zmq.Socket, list[bytes]]] = ()) -> None:
