@@ -6,7 +6,10 @@ output, wrong value) is reported as a failed figure, never silently timed.
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 
 from exchange import Exchange, KernelDied, NoReply, until_done
 from figures import Figure, Figures, median, p90, timing
@@ -52,35 +55,104 @@ def startup(target: Target) -> Figures:
 
 
 # --- execute round-trip ----------------------------------------------------------------
-def execute(target: Target) -> Figures:
-    """`1+1`: send to execute_reply and send to iopub idle, after warm-up, back to back;
-    then the same after the kernel sat idle for a while, as cells typed by hand do."""
-    s = target.settings
-    to_reply: list[float] = []
-    to_idle: list[float] = []
-    after_idle: list[float] = []
-    with target.start() as kernel:
-        for i in range(s.execute_warmup + s.executes + s.idle_executes):
-            if i >= s.execute_warmup + s.executes:
-                time.sleep(s.idle_gap)
-            exchange = kernel.execute("1+1", s.cell_timeout)
-            results = exchange.of_type("execute_result")
-            if not results or results[0]["content"]["data"].get("text/plain") != "2":
-                raise AssertionError(f"`1+1` gave {results!r}")
-            assert exchange.reply_at is not None and exchange.idle_at is not None
-            if i >= s.execute_warmup + s.executes:
-                after_idle.append(exchange.reply_at - exchange.sent_at)
-            elif i >= s.execute_warmup:
-                to_reply.append(exchange.reply_at - exchange.sent_at)
-                to_idle.append(exchange.idle_at - exchange.sent_at)
-    reply, idle = timing(to_reply), timing(to_idle)
-    return {
-        "execute_reply": reply,
-        "execute_reply_p90": Figure(p90(reply.detail["samples"]), "ms"),
-        "execute_idle": idle,
-        "execute_idle_p90": Figure(p90(idle.detail["samples"]), "ms"),
-        "execute_after_idle": timing(after_idle, gap_s=s.idle_gap),
-    }
+def execute_cell(kernel: Kernel, s: Settings) -> Exchange:
+    """One `1+1`, checked to show `2`."""
+    exchange = kernel.execute("1+1", s.cell_timeout)
+    results = exchange.of_type("execute_result")
+    if not results or results[0]["content"]["data"].get("text/plain") != "2":
+        raise AssertionError(f"`1+1` gave {results!r}")
+    assert exchange.reply_at is not None and exchange.idle_at is not None
+    return exchange
+
+
+class ExecuteSamples:
+    """One kernel's `1+1` round trips: back to back, and after sitting idle."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.to_reply: list[float] = []
+        self.to_idle: list[float] = []
+        self.after_idle: list[float] = []
+
+    def back_to_back(self, unmeasured: int, measured: int, s: Settings) -> None:
+        for i in range(unmeasured + measured):
+            exchange = execute_cell(self.kernel, s)
+            if i >= unmeasured:
+                assert exchange.reply_at is not None and exchange.idle_at is not None
+                self.to_reply.append(exchange.reply_at - exchange.sent_at)
+                self.to_idle.append(exchange.idle_at - exchange.sent_at)
+
+    def after_a_pause(self, count: int, s: Settings) -> None:
+        for _ in range(count):
+            time.sleep(s.idle_gap)
+            exchange = execute_cell(self.kernel, s)
+            assert exchange.reply_at is not None
+            self.after_idle.append(exchange.reply_at - exchange.sent_at)
+
+    def figures(self, s: Settings) -> Figures:
+        reply, idle = timing(self.to_reply), timing(self.to_idle)
+        return {
+            "execute_reply": reply,
+            "execute_reply_p90": Figure(p90(reply.detail["samples"]), "ms"),
+            "execute_idle": idle,
+            "execute_idle_p90": Figure(p90(idle.detail["samples"]), "ms"),
+            "execute_after_idle": timing(self.after_idle, gap_s=s.idle_gap),
+        }
+
+
+def execute_side_by_side(
+    targets: list[Target], failed: Callable[[BaseException], str]
+) -> dict[str, Figures]:
+    """`1+1` → execute_reply and → iopub idle: back to back, and after a pause.
+
+    All kernels run at once and take turns: each kernel's back-to-back cells are
+    measured in ``execute_blocks`` blocks (each after a few unmeasured cells that warm
+    it up again), the kernels' blocks alternating, then the cells after a pause the
+    same way; so a change in the machine's speed while the group runs (other load,
+    CPU clock, a noisy neighbour) hits every kernel alike rather than whichever
+    kernel happened to be measured then. A kernel that fails (``failed`` turns the
+    error into the reason shown) is left out of the later turns.
+    """
+    s = targets[0].settings
+    failures: dict[str, str] = {}
+    samples: dict[str, ExecuteSamples] = {}
+    turns = random.Random(0)  # the same order of turns in every run
+
+    def take_turns(measure_block: Callable[[ExecuteSamples], None]) -> None:
+        names = list(samples)
+        turns.shuffle(names)
+        for name in names:
+            try:
+                measure_block(samples[name])
+            except Exception as err:
+                failures[name] = failed(err)
+                del samples[name]
+
+    with ExitStack() as stack:
+        for target in targets:
+            try:
+                samples[target.name] = ExecuteSamples(stack.enter_context(target.start()))
+            except Exception as err:
+                failures[target.name] = failed(err)
+        take_turns(lambda k: k.back_to_back(s.execute_warmup, 0, s))
+        per_block = s.executes // s.execute_blocks
+        for _ in range(s.execute_blocks):
+            take_turns(lambda k: k.back_to_back(s.block_warmup, per_block, s))
+        for _ in range(s.execute_blocks):
+            take_turns(lambda k: k.after_a_pause(s.idle_executes // s.execute_blocks, s))
+    results = {name: kernel.figures(s) for name, kernel in samples.items()}
+    for name, reason in failures.items():
+        results[name] = {key: Figure.failed(reason) for key in EXECUTE_FIGURES}
+    return results
+
+
+EXECUTE_FIGURES = (
+    "execute_reply",
+    "execute_reply_p90",
+    "execute_idle",
+    "execute_idle_p90",
+    "execute_after_idle",
+)
 
 
 # --- completion ------------------------------------------------------------------------

@@ -5,7 +5,8 @@
     .venv/bin/python bench/run.py --kernels pyo3,python3 --groups startup,execute
 
 Every kernel is driven by the same jupyter_client code. Figures are measured group by
-group, each group for every kernel in turn, each on fresh kernel processes. A group that
+group, each group for every kernel in turn, each on fresh kernel processes (the execute
+round trips: all kernels at once, taking turns block by block). A group that
 fails (timeout, dead kernel, wrong output) is reported as failed and the run goes on.
 Prints a Markdown table (ratios to ipykernel), writes JSON and a PNG chart.
 Exit status 1 if a figure other than an interrupt outcome failed.
@@ -42,14 +43,19 @@ from settings import FULL, SMOKE, Settings
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-GROUPS: dict[str, Callable[[Target], Figures]] = {
+# Groups measured on one kernel at a time ...
+GROUPS: dict[str, Callable[[Target], Figures] | None] = {
     "startup": measure.startup,
-    "execute": measure.execute,
+    "execute": None,  # side by side, below
     "complete": measure.complete,
     "print": measure.big_print,
     "display": measure.big_display,
     "memory": measure.memory,
     "interrupt": interrupts.interrupts,
+}
+# ... and groups measured on all kernels at once, taking turns.
+SIDE_BY_SIDE: dict[str, Callable[..., dict[str, Figures]]] = {
+    "execute": measure.execute_side_by_side,
 }
 FULL_KERNELS = "pyo3,python3,xpython"
 SMOKE_KERNELS = "pyo3,python3"
@@ -123,20 +129,46 @@ def watchdog(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def failure_reason(err: BaseException) -> str:
+    """What a failed figure shows; unexpected errors (a bug in the bench) also print."""
+    if not isinstance(err, EXPECTED_FAILURES):
+        traceback.print_exception(err)
+    return f"{type(err).__name__}: {err}".strip()
+
+
+def failed_group(group: str, reason: str, s: Settings) -> Figures:
+    return {r.key: Figure.failed(reason) for r in report.rows(s) if r.group == group}
+
+
 def run_group(group: str, target: Target, s: Settings) -> Figures:
     """One group of figures for one kernel; a failure marks each of its figures failed."""
     started = time.monotonic()
+    measure_one = GROUPS[group]
+    assert measure_one is not None
     try:
         with watchdog(s.group_budget):
-            figures = GROUPS[group](target)
+            figures = measure_one(target)
     except Exception as err:
-        reason = f"{type(err).__name__}: {err}".strip()
-        if not isinstance(err, EXPECTED_FAILURES):  # most likely a bug in the bench itself
-            traceback.print_exc()
-        figures = {r.key: Figure.failed(reason) for r in report.rows(s) if r.group == group}
+        figures = failed_group(group, failure_reason(err), s)
     took = time.monotonic() - started
     print(f"  {label(target.name):12} {took:6.1f} s  {summary(figures)}", flush=True)
     return figures
+
+
+def run_side_by_side(group: str, targets: list[Target], s: Settings) -> dict[str, Figures]:
+    """One group of figures for all kernels at once (they take turns)."""
+    started = time.monotonic()
+    try:
+        with watchdog(s.group_budget * len(targets)):
+            results = SIDE_BY_SIDE[group](targets, failure_reason)
+    except Exception as err:
+        reason = failure_reason(err)
+        results = {t.name: failed_group(group, reason, s) for t in targets}
+    took = time.monotonic() - started
+    print(f"  {'all, by turns':12} {took:6.1f} s", flush=True)
+    for target in targets:
+        print(f"  {label(target.name):12} {'':8}  {summary(results[target.name])}", flush=True)
+    return results
 
 
 def summary(figures: Figures) -> str:
@@ -241,8 +273,12 @@ def measure_all(
     warnings: list[str] = []
     for group in groups:
         print(f"[{group}]", flush=True)
+        if group in SIDE_BY_SIDE:
+            for name, figures in run_side_by_side(group, targets, s).items():
+                results[name].update(figures)
         for target in targets:
-            results[target.name].update(run_group(group, target, s))
+            if group not in SIDE_BY_SIDE:
+                results[target.name].update(run_group(group, target, s))
             load.setdefault(group, {})[target.name] = round(os.getloadavg()[0], 2)
             now = kernelspec_summary(target.name)
             if now != installed[target.name]:

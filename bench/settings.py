@@ -11,6 +11,8 @@ class Settings:
     start_warmup: int = 1
     executes: int = 500  # `1+1` round-trips (after execute_warmup)
     execute_warmup: int = 50
+    execute_blocks: int = 5  # the kernels take turns, a block of cells each
+    block_warmup: int = 10  # unmeasured cells at the start of every block
     idle_executes: int = 100  # `1+1` round-trips, each after the kernel sat idle ...
     idle_gap: float = 0.05  # ... this many seconds
     completes: int = 100  # complete_requests (after complete_warmup)
@@ -36,6 +38,8 @@ SMOKE = Settings(
     start_warmup=0,
     executes=30,
     execute_warmup=5,
+    execute_blocks=1,
+    block_warmup=2,
     idle_executes=5,
     completes=5,
     complete_warmup=2,
