@@ -3,8 +3,17 @@
 use super::*;
 use pyo3::types::PyModule;
 
+/// Tests share one interpreter; they take turns. CPython 3.11 keeps the recursion
+/// depth of its syntax-tree conversion in interpreter-wide state, so two threads
+/// compiling syntax trees at once can fail with "AST constructor recursion depth
+/// mismatch" (CPython gh-106905), which made these tests fail about 1 run in 50.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` with a fresh executor on a fresh module namespace.
 fn with_executor<F: for<'py> FnOnce(Python<'py>, &Executor)>(f: F) {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Python::initialize();
     Python::attach(|py| {
         let module = PyModule::new(py, "__main__").expect("module");
