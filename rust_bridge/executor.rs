@@ -290,11 +290,34 @@ impl Executor {
         coroutine: Bound<'py, PyAny>,
         filename: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let event_loop = self.event_loop(py)?;
-        let task = event_loop.call_method1("create_task", (coroutine,))?;
+        let started = self.event_loop(py).and_then(|event_loop| {
+            let task = event_loop.call_method1("create_task", (&coroutine,))?;
+            Ok((event_loop, task))
+        });
+        let (event_loop, task) = match started {
+            Ok(started) => started,
+            Err(err) => {
+                // Interrupted before the cell's task existed: nothing of the cell ran,
+                // so no asyncio frames to show, and no "never awaited" warning.
+                let _ = coroutine.call_method0("close");
+                if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                    err.set_traceback(py, None);
+                }
+                return Err(err);
+            }
+        };
         match event_loop.call_method1("run_until_complete", (&task,)) {
             Ok(value) => Ok(value),
-            Err(err) if task.call_method0("done")?.is_truthy()? => Err(err),
+            Err(err) if task.call_method0("done")?.is_truthy()? => {
+                if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                    // Interrupted inside the event loop's own code while the cell's task
+                    // was running (scheduling a timer, say): show the cell's frames on,
+                    // and start the next awaiting cell on a fresh loop.
+                    err.set_traceback(py, starting_in_cell(err.traceback(py), filename));
+                    self.discard_event_loop(py, &event_loop);
+                }
+                Err(err)
+            }
             Err(err) => {
                 // Interrupted while the cell was suspended in an `await`: cancel the task,
                 // so its `finally` blocks run now, and report the interruption with the
@@ -334,11 +357,10 @@ impl Executor {
         Ok(bound)
     }
 
-    /// Drops a loop an interrupt may have left half-way through its bookkeeping.
+    /// Drops a loop an interrupt may have left half-way through its bookkeeping, and
+    /// makes the next one now: made at the start of the next awaiting cell instead, it
+    /// is where an interrupt of that cell would land (with asyncio's frames to show).
     fn discard_event_loop(&self, py: Python<'_>, event_loop: &Bound<'_, PyAny>) {
-        if let Ok(mut slot) = self.event_loop.lock() {
-            *slot = None;
-        }
         if let Ok(events) = py.import("asyncio.events") {
             let _ = events.call_method1("_set_running_loop", (py.None(),));
         }
@@ -348,6 +370,10 @@ impl Executor {
             .unwrap_or(true)
         {
             let _ = event_loop.call_method0("close");
+        }
+        if let Ok(mut slot) = self.event_loop.lock() {
+            // If making it fails (a second interrupt), the next awaiting cell makes one.
+            *slot = new_event_loop(py).ok();
         }
     }
 }
