@@ -16,7 +16,8 @@ from kernel_helpers import (
 )
 
 
-def formatter_registered(kernel, setup: str, teardown: str, code: str) -> dict | None:
+def registered(kernel, setup: str, teardown: str, code: str) -> dict | None:
+    """What ``code`` shows while ``setup`` (a formatter, a transformer) is in place."""
     run_ok(kernel, setup)
     try:
         return result_data(run_ok(kernel, code))
@@ -42,7 +43,7 @@ def test_long_builtin_values_are_pretty_printed_as_in_ipython(kernel):
 
 
 def test_formatter_registered_for_int_is_used(kernel):
-    data = formatter_registered(
+    data = registered(
         kernel,
         "fp_html = get_ipython().display_formatter.formatters['text/html']\n"
         "fp_html.for_type(int, lambda n: f'<b>{n}</b>')",
@@ -54,7 +55,7 @@ def test_formatter_registered_for_int_is_used(kernel):
 
 
 def test_formatter_registered_by_type_name_is_used(kernel):
-    data = formatter_registered(
+    data = registered(
         kernel,
         "fp_latex = get_ipython().display_formatter.formatters['text/latex']\n"
         "fp_latex.for_type_by_name('builtins', 'float', lambda x: f'${x}$')",
@@ -65,7 +66,7 @@ def test_formatter_registered_by_type_name_is_used(kernel):
 
 
 def test_formatter_registered_for_object_applies_to_builtins(kernel):
-    data = formatter_registered(
+    data = registered(
         kernel,
         "fp_md = get_ipython().display_formatter.formatters['text/markdown']\n"
         "fp_md.for_type(object, lambda o: '**obj**')",
@@ -78,7 +79,7 @@ def test_formatter_registered_for_object_applies_to_builtins(kernel):
 def test_plain_text_printer_and_precision_settings_apply(kernel):
     assert result_data(run_ok(kernel, "%precision 2\n1/3")) == {"text/plain": "0.33"}
     run_ok(kernel, "%precision")
-    data = formatter_registered(
+    data = registered(
         kernel,
         "fp_plain = get_ipython().display_formatter.formatters['text/plain']\n"
         "fp_plain_int = fp_plain.for_type(int, lambda n, p, cycle: p.text(f'int {n}'))",
@@ -89,7 +90,7 @@ def test_plain_text_printer_and_precision_settings_apply(kernel):
 
 
 def test_disabled_formatter_types_are_respected(kernel):
-    data = formatter_registered(
+    data = registered(
         kernel,
         "fp_df = get_ipython().display_formatter\n"
         "fp_df.formatters['text/html'].for_type(str, lambda s: '<i>s</i>')\n"
@@ -134,21 +135,20 @@ def test_plain_python_cells_keep_their_text(kernel):
 
 
 def test_user_registered_transformers_run(kernel):
-    run_ok(
+    data = registered(
         kernel,
         "def fp_shout(lines):\n"
         "    return [line.replace('fp_quiet', 'fp_loud') for line in lines]\n"
         "fp_loud = 'LOUD'\n"
         "get_ipython().input_transformers_post.append(fp_shout)",
+        "get_ipython().input_transformers_post.remove(fp_shout)",
+        "fp_quiet",
     )
-    try:
-        assert result_data(run_ok(kernel, "fp_quiet")) == {"text/plain": "'LOUD'"}
-    finally:
-        run_ok(kernel, "get_ipython().input_transformers_post.remove(fp_shout)")
+    assert data == {"text/plain": "'LOUD'"}
 
 
 def test_user_registered_token_transformer_runs(kernel):
-    run_ok(
+    data = registered(
         kernel,
         "from IPython.core.inputtransformer2 import TokenTransformBase\n"
         "class FpDouble(TokenTransformBase):\n"
@@ -161,8 +161,7 @@ def test_user_registered_token_transformer_runs(kernel):
         "        return [l.replace('fp_double', '2 *') for l in lines]\n"
         "fp_mgr = get_ipython().input_transformer_manager\n"
         "fp_mgr.token_transformers.append(FpDouble)",
+        "fp_mgr.token_transformers.remove(FpDouble)",
+        "fp_double 21",
     )
-    try:
-        assert result_data(run_ok(kernel, "fp_double 21")) == {"text/plain": "42"}
-    finally:
-        run_ok(kernel, "fp_mgr.token_transformers.remove(FpDouble)")
+    assert data == {"text/plain": "42"}
