@@ -60,3 +60,11 @@ def test_one_megabyte_line_arrives_intact(kernel):
 
 def test_non_ascii_text_is_exact(kernel):
     assert stream_text(run_ok(kernel, "print('héllo ✓ 日本')")) == "héllo ✓ 日本\n"
+
+
+def test_hundred_thousand_prints_arrive_whole_in_few_messages(kernel):
+    """Printing is batched (xeus-python sends a message per print and loses most of
+    them under load): every character, in order, in at most 100 stream messages."""
+    outputs = run_ok(kernel, "for i in range(100_000):\n    print(i)", timeout=120)
+    assert stream_text(outputs) == "".join(f"{i}\n" for i in range(100_000))
+    assert len(of_type(outputs, "stream")) <= 100, len(of_type(outputs, "stream"))
