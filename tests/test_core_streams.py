@@ -1,6 +1,8 @@
 """stdout/stderr are forwarded as iopub stream messages, complete and in order."""
 
-from kernel_helpers import of_type, run_ok, stream_text
+import time
+
+from kernel_helpers import _get, collect_iopub, of_type, run_ok, stream_text
 
 
 def _chunk_index(outputs, name, needle):
@@ -68,3 +70,34 @@ def test_hundred_thousand_prints_arrive_whole_in_few_messages(kernel):
     outputs = run_ok(kernel, "for i in range(100_000):\n    print(i)", timeout=120)
     assert stream_text(outputs) == "".join(f"{i}\n" for i in range(100_000))
     assert len(of_type(outputs, "stream")) <= 100, len(of_type(outputs, "stream"))
+
+
+def test_progress_updates_arrive_while_the_cell_runs(kernel, tmp_path):
+    """A progress line rewritten every 0.1 s without flushing still shows live: three
+    separate updates arrive while the cell is still running (it runs until the test,
+    having seen them, tells it to stop)."""
+    stop = tmp_path / "stop"
+    code = (
+        "import os, time\n"
+        "step = 0\n"
+        f"while not os.path.exists({str(stop)!r}):\n"
+        "    print(f'\\rstep {step}', end='')\n"
+        "    step += 1\n"
+        "    time.sleep(0.1)\n"
+        "print(' done')"
+    )
+    msg_id = kernel.execute(code)
+    updates = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(updates) < 3:
+            msg = _get(kernel.get_iopub_msg, kernel, deadline, "live progress output")
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            assert msg["content"].get("execution_state") != "idle", updates
+            if msg["msg_type"] == "stream":
+                updates.append(msg["content"]["text"])
+    finally:
+        stop.touch()
+    text = "".join(updates) + stream_text(collect_iopub(kernel, msg_id))
+    assert text.startswith("\rstep 0\rstep 1") and text.endswith(" done\n"), text
