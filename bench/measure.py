@@ -55,14 +55,15 @@ def startup(target: Target) -> Figures:
 
 
 # --- execute round-trip ----------------------------------------------------------------
-def execute_cell(kernel: Kernel, s: Settings) -> Exchange:
-    """One `1+1`, checked to show `2`."""
+def execute_cell(kernel: Kernel, s: Settings) -> tuple[float, float]:
+    """One `1+1`, checked to show `2`: seconds from sending it to its execute_reply
+    and to its iopub idle."""
     exchange = kernel.execute("1+1", s.cell_timeout)
     results = exchange.of_type("execute_result")
     if not results or results[0]["content"]["data"].get("text/plain") != "2":
         raise AssertionError(f"`1+1` gave {results!r}")
     assert exchange.reply_at is not None and exchange.idle_at is not None
-    return exchange
+    return exchange.reply_at - exchange.sent_at, exchange.idle_at - exchange.sent_at
 
 
 class ExecuteSamples:
@@ -76,18 +77,15 @@ class ExecuteSamples:
 
     def back_to_back(self, unmeasured: int, measured: int, s: Settings) -> None:
         for i in range(unmeasured + measured):
-            exchange = execute_cell(self.kernel, s)
+            to_reply, to_idle = execute_cell(self.kernel, s)
             if i >= unmeasured:
-                assert exchange.reply_at is not None and exchange.idle_at is not None
-                self.to_reply.append(exchange.reply_at - exchange.sent_at)
-                self.to_idle.append(exchange.idle_at - exchange.sent_at)
+                self.to_reply.append(to_reply)
+                self.to_idle.append(to_idle)
 
     def after_a_pause(self, count: int, s: Settings) -> None:
         for _ in range(count):
             time.sleep(s.idle_gap)
-            exchange = execute_cell(self.kernel, s)
-            assert exchange.reply_at is not None
-            self.after_idle.append(exchange.reply_at - exchange.sent_at)
+            self.after_idle.append(execute_cell(self.kernel, s)[0])
 
     def figures(self, s: Settings) -> Figures:
         reply, idle = timing(self.to_reply), timing(self.to_idle)
@@ -102,7 +100,7 @@ class ExecuteSamples:
 
 def execute_side_by_side(
     targets: list[Target], failed: Callable[[BaseException], str]
-) -> dict[str, Figures]:
+) -> tuple[dict[str, Figures], dict[str, str]]:
     """`1+1` → execute_reply and → iopub idle: back to back, and after a pause.
 
     All kernels run at once and take turns: each kernel's back-to-back cells are
@@ -111,7 +109,8 @@ def execute_side_by_side(
     same way; so a change in the machine's speed while the group runs (other load,
     CPU clock, a noisy neighbour) hits every kernel alike rather than whichever
     kernel happened to be measured then. A kernel that fails (``failed`` turns the
-    error into the reason shown) is left out of the later turns.
+    error into the reason shown) is left out of the later turns. Returns the figures
+    of the kernels that got through, and the reasons of those that failed.
     """
     s = targets[0].settings
     failures: dict[str, str] = {}
@@ -140,19 +139,7 @@ def execute_side_by_side(
             take_turns(lambda k: k.back_to_back(s.block_warmup, per_block, s))
         for _ in range(s.execute_blocks):
             take_turns(lambda k: k.after_a_pause(s.idle_executes // s.execute_blocks, s))
-    results = {name: kernel.figures(s) for name, kernel in samples.items()}
-    for name, reason in failures.items():
-        results[name] = {key: Figure.failed(reason) for key in EXECUTE_FIGURES}
-    return results
-
-
-EXECUTE_FIGURES = (
-    "execute_reply",
-    "execute_reply_p90",
-    "execute_idle",
-    "execute_idle_p90",
-    "execute_after_idle",
-)
+    return {name: kernel.figures(s) for name, kernel in samples.items()}, failures
 
 
 # --- completion ------------------------------------------------------------------------

@@ -54,7 +54,7 @@ GROUPS: dict[str, Callable[[Target], Figures] | None] = {
     "interrupt": interrupts.interrupts,
 }
 # ... and groups measured on all kernels at once, taking turns.
-SIDE_BY_SIDE: dict[str, Callable[..., dict[str, Figures]]] = {
+SIDE_BY_SIDE: dict[str, Callable[..., tuple[dict[str, Figures], dict[str, str]]]] = {
     "execute": measure.execute_side_by_side,
 }
 FULL_KERNELS = "pyo3,python3,xpython"
@@ -160,7 +160,9 @@ def run_side_by_side(group: str, targets: list[Target], s: Settings) -> dict[str
     started = time.monotonic()
     try:
         with watchdog(s.group_budget * len(targets)):
-            results = SIDE_BY_SIDE[group](targets, failure_reason)
+            results, failures = SIDE_BY_SIDE[group](targets, failure_reason)
+        for name, reason in failures.items():
+            results[name] = failed_group(group, reason, s)
     except Exception as err:
         reason = failure_reason(err)
         results = {t.name: failed_group(group, reason, s) for t in targets}

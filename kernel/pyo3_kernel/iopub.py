@@ -56,7 +56,7 @@ class IOPub:
             if msg_type == "stream":
                 topic = f"stream.{content['name']}".encode()
             else:
-                topic = f"{self._topic_prefix}{msg_type}".encode()
+                topic = self.topic(msg_type)
         self.session.send(
             self.socket,
             msg_type,
@@ -66,6 +66,10 @@ class IOPub:
             metadata=metadata,
             buffers=buffers,
         )
+
+    def topic(self, msg_type: str) -> bytes:
+        """The ZeroMQ topic a message of ``msg_type`` is published under."""
+        return f"{self._topic_prefix}{msg_type}".encode()
 
     def status(self, state: str, parent: dict[str, Any]) -> None:
         self.send("status", {"execution_state": state}, parent)

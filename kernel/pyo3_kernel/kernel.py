@@ -77,7 +77,7 @@ class Kernel:
         for publisher in (self.shell.displayhook, self.shell.display_pub):
             publisher.session = session
             publisher.pub_socket = self.iopub.socket
-        self.shell.displayhook.topic = f"kernel.{session.session}.execute_result".encode()
+        self.shell.displayhook.topic = self.iopub.topic("execute_result")
         self.stdin.install()
         self.comm_manager = comms.install(self)
         # IPython's builtins (get_ipython, exit, quit) and display hook stay in place
