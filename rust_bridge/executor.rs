@@ -8,6 +8,7 @@
 //! back, for the caller to display. The cell's source is registered in `linecache`, so tracebacks
 //! show its lines, also from functions defined in it and called from later cells.
 
+use crate::cell_coroutine::CellCoroutine;
 use crate::panics::guard;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
@@ -17,7 +18,7 @@ use pyo3::types::{
 };
 use std::ffi::{c_int, CString};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const PYCF_ONLY_AST: c_int = 0x0400;
 const PYCF_ALLOW_TOP_LEVEL_AWAIT: c_int = 0x2000;
@@ -48,23 +49,24 @@ impl CellOutcome {
 }
 
 /// One piece of a cell (a syntax tree node), compiled and run on its own.
-enum Chunk<'py> {
-    /// A statement, run for its effects.
-    Statement(Bound<'py, PyAny>),
-    /// The trailing expression, evaluated for its value.
-    Expression(Bound<'py, PyAny>),
+pub(crate) struct Chunk<'py> {
+    pub(crate) node: Bound<'py, PyAny>,
+    /// The trailing expression, evaluated for its value (otherwise a statement).
+    pub(crate) is_expression: bool,
 }
 
 /// Runs cells on one namespace: the `__main__` module's dict, used as globals and locals.
 #[pyclass(module = "rust_bridge", frozen)]
 pub struct Executor {
     namespace: Py<PyDict>,
-    /// `__future__` features turned on by earlier cells.
-    future_flags: AtomicI32,
-    /// The event loop that runs cells containing top-level `await`; it runs only
-    /// while such a cell runs, so `asyncio.run()` works in every other cell. Made
-    /// ahead of time (so an interrupt cannot land in its creation) and replaced after
-    /// an interrupted `await`, in case the interrupt hit the loop's own bookkeeping.
+    /// `__future__` features turned on by earlier cells (shared with awaiting cells,
+    /// which compile their statements as they reach them).
+    future_flags: Arc<AtomicI32>,
+    /// The namespace's event loop: the current event loop of the thread that runs
+    /// cells, so `asyncio.get_event_loop()` in any cell returns it, and the loop
+    /// awaiting cells run on. Only those cells run it here (so `asyncio.run()` works
+    /// in every other cell); whoever owns the thread may run it in between, to let
+    /// tasks that cells created go on. Replaced only when it is closed or broken.
     event_loop: Mutex<Option<Py<PyAny>>>,
 }
 
@@ -87,10 +89,20 @@ impl Executor {
         self.namespace.clone_ref(py)
     }
 
+    /// The namespace's event loop (a new one if the last was closed); it is made the
+    /// current event loop of the calling thread.
+    #[getter(event_loop)]
+    fn py_event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.event_loop(py)
+    }
+
     /// Runs `source` as one cell compiled under `filename`. Never raises for errors in
     /// the cell: they are returned in `CellOutcome.error`.
     fn run_cell(&self, py: Python<'_>, source: &Bound<'_, PyAny>, filename: &str) -> CellOutcome {
         let result = guard(|| self.run(py, source, filename));
+        // A cell may have replaced the thread's event loop (`asyncio.run()` unsets it
+        // when done): the namespace's loop is the current one again for the next cell.
+        let _ = self.event_loop(py);
         match result {
             Ok((value, has_value)) => CellOutcome {
                 value,
@@ -110,7 +122,13 @@ impl Executor {
     fn eval(&self, py: Python<'_>, expression: &str, filename: &str) -> PyResult<Py<PyAny>> {
         guard(|| {
             let code = self.compile(py, expression, filename, ffi::Py_eval_input)?;
-            Ok(self.execute(py, &code, filename)?.unbind())
+            let value = run_code(py, &code, self.namespace.bind(py))?;
+            let co_flags: i64 = code.getattr("co_flags")?.extract()?;
+            if co_flags & CO_COROUTINE != 0 {
+                Ok(self.await_on_loop(py, value, filename)?.unbind())
+            } else {
+                Ok(value.unbind())
+            }
         })
     }
 }
@@ -122,11 +140,13 @@ impl Executor {
         let namespace = module.dict();
         let builtins = py.import("builtins")?;
         namespace.set_default("__builtins__", builtins)?;
-        Ok(Self {
+        let executor = Self {
             namespace: namespace.unbind(),
-            future_flags: AtomicI32::new(0),
-            event_loop: Mutex::new(Some(new_event_loop(py)?)),
-        })
+            future_flags: Arc::new(AtomicI32::new(0)),
+            event_loop: Mutex::new(None),
+        };
+        executor.event_loop(py)?;
+        Ok(executor)
     }
 
     /// The shared namespace.
@@ -135,6 +155,9 @@ impl Executor {
     }
 
     /// Runs a cell; returns (value of the trailing expression, whether there was one).
+    /// A cell with top-level `await` runs as one task on the event loop, all its
+    /// statements inside it, so `asyncio.get_running_loop()` and `create_task` work
+    /// in it; any other cell runs with no loop running.
     pub fn run(
         &self,
         py: Python<'_>,
@@ -143,37 +166,45 @@ impl Executor {
     ) -> PyResult<(Py<PyAny>, bool)> {
         let source = source.cast::<PyString>()?;
         register_in_linecache(py, source, filename)?;
-        let chunks = self.split(py, source, filename)?;
+        let (tree, chunks) = self.split(py, source, filename)?;
+        let has_value = chunks.last().is_some_and(|chunk| chunk.is_expression);
+        if may_await(source)? && self.is_coroutine(py, &tree, filename)? {
+            let cell = Bound::new(
+                py,
+                CellCoroutine::new(
+                    py,
+                    self.namespace.clone_ref(py),
+                    Arc::clone(&self.future_flags),
+                    filename,
+                    chunks,
+                ),
+            )?;
+            let result = self.await_on_loop(py, cell.clone().into_any(), filename);
+            // Context variables the cell set are kept, as for any other cell.
+            CellCoroutine::adopt_context(&cell)?;
+            return Ok((result?.unbind(), has_value));
+        }
         let mut value = py.None();
-        let mut has_value = false;
-        let ast = py.import("ast")?;
+        let flags = self.future_flags.load(Ordering::Relaxed);
         for chunk in chunks {
             py.check_signals()?;
-            match chunk {
-                Chunk::Statement(node) => {
-                    let tree = ast.call_method1("Module", ([node], PyList::empty(py)))?;
-                    let code = self.compile_tree(py, &tree, filename, "exec")?;
-                    self.execute(py, &code, filename)?;
-                }
-                Chunk::Expression(node) => {
-                    let tree = ast.call_method1("Expression", (node,))?;
-                    let code = self.compile_tree(py, &tree, filename, "eval")?;
-                    value = self.execute(py, &code, filename)?.unbind();
-                    has_value = true;
-                }
+            let code = compile_chunk(py, &chunk, filename, flags)?;
+            let result = run_code(py, &code, self.namespace.bind(py))?;
+            if chunk.is_expression {
+                value = result.unbind();
             }
         }
         Ok((value, has_value))
     }
 
-    /// Parses a cell into its statements and trailing expression (syntax tree nodes),
-    /// and notes the `__future__` features it turns on for the cells after it.
+    /// Parses a cell into its syntax tree and its pieces (statements and trailing
+    /// expression), and notes the `__future__` features it turns on for later cells.
     fn split<'py>(
         &self,
         py: Python<'py>,
         source: &Bound<'py, PyString>,
         filename: &str,
-    ) -> PyResult<Vec<Chunk<'py>>> {
+    ) -> PyResult<(Bound<'py, PyAny>, Vec<Chunk<'py>>)> {
         let flags =
             PYCF_ONLY_AST | PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
         let tree = py
@@ -190,12 +221,32 @@ impl Executor {
                 self.note_future_import(py, &stmt)?;
             }
             if index == last && kind == "Expr" {
-                chunks.push(Chunk::Expression(stmt.getattr("value")?));
+                chunks.push(Chunk {
+                    node: stmt.getattr("value")?,
+                    is_expression: true,
+                });
             } else {
-                chunks.push(Chunk::Statement(stmt));
+                chunks.push(Chunk {
+                    node: stmt,
+                    is_expression: false,
+                });
             }
         }
-        Ok(chunks)
+        Ok((tree, chunks))
+    }
+
+    /// Whether the cell uses `await` (or `async for`/`async with`) at top level: its
+    /// whole tree compiles to a coroutine.
+    fn is_coroutine(
+        &self,
+        py: Python<'_>,
+        tree: &Bound<'_, PyAny>,
+        filename: &str,
+    ) -> PyResult<bool> {
+        let flags = self.future_flags.load(Ordering::Relaxed);
+        let code = compile_tree(py, tree, filename, "exec", flags)?;
+        let co_flags: i64 = code.getattr("co_flags")?.extract()?;
+        Ok(co_flags & CO_COROUTINE != 0)
     }
 
     /// `from __future__ import x` in a cell applies to later cells too, as in IPython.
@@ -214,23 +265,6 @@ impl Executor {
             }
         }
         Ok(())
-    }
-
-    /// Compiles a syntax tree with the cell's filename, allowing top-level `await` and
-    /// the `__future__` features earlier cells turned on.
-    fn compile_tree<'py>(
-        &self,
-        py: Python<'py>,
-        tree: &Bound<'py, PyAny>,
-        filename: &str,
-        mode: &str,
-    ) -> PyResult<Bound<'py, PyCode>> {
-        let flags = PYCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags.load(Ordering::Relaxed);
-        let code = py
-            .import("builtins")?
-            .getattr("compile")?
-            .call1((tree, filename, mode, flags, true))?;
-        Ok(code.cast_into::<PyCode>()?)
     }
 
     /// Compiles source text (an expression for `eval`) with the `__future__` features
@@ -266,24 +300,8 @@ impl Executor {
         Ok(code.cast_into::<PyCode>()?)
     }
 
-    /// Runs a code object in the namespace; a cell that awaits runs on the event loop.
-    fn execute<'py>(
-        &self,
-        py: Python<'py>,
-        code: &Bound<'py, PyCode>,
-        filename: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let namespace = self.namespace.bind(py);
-        let result = code.run(Some(namespace), Some(namespace))?;
-        let co_flags: i64 = code.getattr("co_flags")?.extract()?;
-        if co_flags & CO_COROUTINE != 0 {
-            self.await_on_loop(py, result, filename)
-        } else {
-            Ok(result)
-        }
-    }
-
-    /// Drives a top-level-await coroutine to completion on the executor's event loop.
+    /// Drives an awaitable (an awaiting cell, or a coroutine from `eval`) to completion
+    /// on the event loop, as a task.
     fn await_on_loop<'py>(
         &self,
         py: Python<'py>,
@@ -306,15 +324,13 @@ impl Executor {
                 return Err(err);
             }
         };
-        match event_loop.call_method1("run_until_complete", (&task,)) {
+        let outcome = match event_loop.call_method1("run_until_complete", (&task,)) {
             Ok(value) => Ok(value),
             Err(err) if task.call_method0("done")?.is_truthy()? => {
                 if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
                     // Interrupted inside the event loop's own code while the cell's task
-                    // was running (scheduling a timer, say): show the cell's frames on,
-                    // and start the next awaiting cell on a fresh loop.
+                    // was running (scheduling a timer, say): show the cell's frames on.
                     err.set_traceback(py, starting_in_cell(err.traceback(py), filename));
-                    self.discard_event_loop(py, &event_loop);
                 }
                 Err(err)
             }
@@ -322,7 +338,7 @@ impl Executor {
                 // Interrupted while the cell was suspended in an `await`: cancel the task,
                 // so its `finally` blocks run now, and report the interruption with the
                 // cancellation's traceback, which points at the cell's awaiting line.
-                let outcome = match task
+                match task
                     .call_method0("cancel")
                     .and_then(|_| event_loop.call_method1("run_until_complete", (&task,)))
                 {
@@ -335,54 +351,115 @@ impl Executor {
                     }
                     Err(other) => Err(other),
                     Ok(_) => Err(err),
-                };
-                self.discard_event_loop(py, &event_loop);
-                outcome
+                }
             }
+        };
+        if outcome.is_err() {
+            self.repair_event_loop(py, &event_loop);
         }
+        outcome
     }
 
-    /// The event loop for awaiting cells (a new one if the last was discarded).
-    fn event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// The event loop (a new one if there was none or it was closed), made the
+    /// current event loop of this thread.
+    pub fn event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut slot = self
             .event_loop
             .lock()
             .map_err(|_| PyRuntimeError::new_err("event loop lock poisoned"))?;
+        let asyncio = py.import("asyncio")?;
         if let Some(event_loop) = slot.as_ref() {
-            return Ok(event_loop.bind(py).clone());
+            let event_loop = event_loop.bind(py).clone();
+            if !event_loop.call_method0("is_closed")?.is_truthy()? {
+                asyncio.call_method1("set_event_loop", (&event_loop,))?;
+                return Ok(event_loop);
+            }
         }
-        let created = new_event_loop(py)?;
-        let bound = created.bind(py).clone();
-        *slot = Some(created);
-        Ok(bound)
+        let created = asyncio.call_method0("new_event_loop")?;
+        asyncio.call_method1("set_event_loop", (&created,))?;
+        *slot = Some(created.clone().unbind());
+        Ok(created)
     }
 
-    /// Drops a loop an interrupt may have left half-way through its bookkeeping, and
-    /// makes the next one now: made at the start of the next awaiting cell instead, it
-    /// is where an interrupt of that cell would land (with asyncio's frames to show).
-    fn discard_event_loop(&self, py: Python<'_>, event_loop: &Bound<'_, PyAny>) {
-        if let Ok(events) = py.import("asyncio.events") {
-            let _ = events.call_method1("_set_running_loop", (py.None(),));
-        }
-        if !event_loop
+    /// After an interrupted `await`: an interrupt that landed in the loop's own
+    /// bookkeeping can leave it marked as running; then it is replaced (its tasks are
+    /// lost with it), so the next cell does not find a loop "already running".
+    fn repair_event_loop(&self, py: Python<'_>, event_loop: &Bound<'_, PyAny>) {
+        let running = event_loop
             .call_method0("is_running")
             .and_then(|r| r.is_truthy())
-            .unwrap_or(true)
-        {
-            let _ = event_loop.call_method0("close");
+            .unwrap_or(true);
+        if let Ok(asyncio) = py.import("asyncio") {
+            let stale = asyncio
+                .call_method0("_get_running_loop")
+                .is_ok_and(|current| !current.is_none());
+            if stale {
+                let _ = asyncio.call_method1("_set_running_loop", (py.None(),));
+            }
         }
-        if let Ok(mut slot) = self.event_loop.lock() {
-            // If making it fails (a second interrupt), the next awaiting cell makes one.
-            *slot = new_event_loop(py).ok();
+        if running {
+            if let Ok(mut slot) = self.event_loop.lock() {
+                *slot = None;
+            }
+            let _ = self.event_loop(py);
         }
     }
 }
 
-fn new_event_loop(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    Ok(py
-        .import("asyncio")?
-        .call_method0("new_event_loop")?
-        .unbind())
+/// Whether the text could hold a top-level `await` (most cells cannot: then the
+/// second compile that finds out is skipped).
+fn may_await(source: &Bound<'_, PyString>) -> PyResult<bool> {
+    let text = source.to_cow()?;
+    Ok(text.contains("await") || text.contains("async"))
+}
+
+/// Compiles one piece of a cell from its syntax tree.
+pub(crate) fn compile_chunk<'py>(
+    py: Python<'py>,
+    chunk: &Chunk<'py>,
+    filename: &str,
+    future_flags: c_int,
+) -> PyResult<Bound<'py, PyCode>> {
+    let ast = py.import("ast")?;
+    if chunk.is_expression {
+        let tree = ast.call_method1("Expression", (&chunk.node,))?;
+        compile_tree(py, &tree, filename, "eval", future_flags)
+    } else {
+        let tree = ast.call_method1("Module", ([&chunk.node], PyList::empty(py)))?;
+        compile_tree(py, &tree, filename, "exec", future_flags)
+    }
+}
+
+/// Compiles a syntax tree with the cell's filename, allowing top-level `await` and
+/// the `__future__` features earlier cells turned on.
+fn compile_tree<'py>(
+    py: Python<'py>,
+    tree: &Bound<'py, PyAny>,
+    filename: &str,
+    mode: &str,
+    future_flags: c_int,
+) -> PyResult<Bound<'py, PyCode>> {
+    let flags = PYCF_ALLOW_TOP_LEVEL_AWAIT | future_flags;
+    let code = py
+        .import("builtins")?
+        .getattr("compile")?
+        .call1((tree, filename, mode, flags, true))?;
+    Ok(code.cast_into::<PyCode>()?)
+}
+
+/// Runs a code object in the namespace (globals and locals) with PyO3's run machinery.
+pub(crate) fn run_code<'py>(
+    _py: Python<'py>,
+    code: &Bound<'py, PyCode>,
+    namespace: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    code.run(Some(namespace), Some(namespace))
+}
+
+/// Whether running a code object gives a coroutine to await (top-level `await`).
+pub(crate) fn is_coroutine_code(code: &Bound<'_, PyCode>) -> PyResult<bool> {
+    let co_flags: i64 = code.getattr("co_flags")?.extract()?;
+    Ok(co_flags & CO_COROUTINE != 0)
 }
 
 /// The part of a traceback from the cell's first frame on (the frames before it are

@@ -215,3 +215,67 @@ fn one_statement_and_one_expression_cells() {
         assert!(error.bind(py).to_string().contains("division by zero"));
     });
 }
+
+#[test]
+fn awaiting_cells_run_every_statement_inside_the_loop() {
+    with_executor(|py, ex| {
+        run(py, ex, "import asyncio\nasync def f():\n    return 7", 1);
+        let src = "loop = asyncio.get_running_loop()\nt = asyncio.create_task(f())\nawait t";
+        assert_eq!(value(py, &run(py, ex, src, 2)), "7");
+        assert_eq!(
+            value(py, &run(py, ex, "loop is asyncio.get_event_loop()", 3)),
+            "True"
+        );
+        let sync = run(py, ex, "asyncio.get_running_loop()", 4);
+        assert_eq!(error_name(py, &sync), "RuntimeError");
+    });
+}
+
+#[test]
+fn tasks_made_in_plain_cells_run_on_the_loop_awaiting_cells_use() {
+    with_executor(|py, ex| {
+        let setup =
+            "import asyncio\nasync def g():\n    await asyncio.sleep(0)\n    return 'done'\n\
+                     t = asyncio.get_event_loop().create_task(g())";
+        run(py, ex, setup, 1);
+        assert_eq!(value(py, &run(py, ex, "await t", 2)), "'done'");
+        // asyncio.run() unsets the current loop when it ends; the namespace's loop is
+        // the current one again for the next cell.
+        run(
+            py,
+            ex,
+            "async def h():\n    return 3\nr = asyncio.run(h())",
+            3,
+        );
+        let src = "asyncio.get_event_loop() is t.get_loop(), r";
+        assert_eq!(value(py, &run(py, ex, src, 4)), "(True, 3)");
+    });
+}
+
+#[test]
+fn context_variables_set_in_awaiting_cells_outlast_the_cell() {
+    with_executor(|py, ex| {
+        run(
+            py,
+            ex,
+            "import asyncio, contextvars\nv = contextvars.ContextVar('v')",
+            1,
+        );
+        run(py, ex, "v.set('inside')\nawait asyncio.sleep(0)", 2);
+        assert_eq!(value(py, &run(py, ex, "v.get()", 3)), "'inside'");
+    });
+}
+
+#[test]
+fn errors_in_awaiting_cells_keep_the_cell_line_and_the_statements_before() {
+    with_executor(|py, ex| {
+        let outcome = run(
+            py,
+            ex,
+            "import asyncio\nbefore = 1\nawait asyncio.sleep(0)\n1/0",
+            5,
+        );
+        assert_eq!(error_name(py, &outcome), "ZeroDivisionError");
+        assert_eq!(value(py, &run(py, ex, "before", 6)), "1");
+    });
+}

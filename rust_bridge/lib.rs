@@ -6,6 +6,7 @@
 //! signals between statements. [`host`] starts an interpreter configured for the
 //! Python environment the binary is installed in and hands over to the kernel.
 
+mod cell_coroutine;
 pub mod embed;
 pub mod executor;
 pub mod host;

@@ -31,9 +31,11 @@ class Executor:
     filename and run (``check_signals`` between them), and a trailing expression is
     evaluated for its value. The cell's text is registered in ``linecache``, so
     tracebacks and ``inspect.getsource`` show its lines. ``from __future__`` imports
-    carry over to later cells. Top-level ``await`` runs on the executor's own event
-    loop, which runs only while such a cell runs, so ``asyncio.run()`` works in other
-    cells. Rust panics surface as ``RuntimeError``.
+    carry over to later cells. The executor has one event loop, the current event loop
+    of the thread running cells: a cell with top-level ``await`` runs as one task on
+    it (every statement inside the loop); other cells run with it stopped, so
+    ``asyncio.run()`` works in them. Context variables a cell sets outlast the cell.
+    Rust panics surface as ``RuntimeError``.
     """
 
     def __init__(self, module: ModuleType | None = None) -> None:
@@ -42,6 +44,12 @@ class Executor:
     @property
     def namespace(self) -> dict[str, Any]:
         """The namespace every cell runs in."""
+
+    @property
+    def event_loop(self) -> Any:
+        """The namespace's asyncio event loop (a new one if the last was closed), made
+        the calling thread's current event loop. Whoever owns the thread may run it
+        between cells, so tasks cells created go on."""
 
     def run_cell(self, source: str, filename: str) -> CellOutcome:
         """Run ``source`` as one cell named ``filename``. Errors in the cell are
