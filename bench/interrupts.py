@@ -28,7 +28,7 @@ class Case:
     label: str
     code: str
     stdin: bool = False  # waits in input(): started once the input_request arrives
-    implementation: str | None = None  # only for kernels reporting this implementation
+    banner_names: str | None = None  # only for kernels whose kernel_info banner names this
     expect_text: str | None = None  # stdout the cell must still print after the interrupt
 
 
@@ -40,7 +40,7 @@ CASES = [
         "native",
         "rust_bridge.sleep(30)",
         "import rust_bridge\nprint('go', flush=True)\nrust_bridge.sleep(30)",
-        implementation="pyo3-kernel",
+        banner_names="pyo3-kernel",
     ),
     Case(
         "await",
@@ -205,11 +205,11 @@ def interrupts(target: Target) -> Figures:
     try:
         attempt(session, CASES[0])  # warm-up
         figures: Figures = {}
-        implementation = target.info.get("implementation")
+        banner = str(target.info.get("banner", ""))
         for case in CASES:
             key = f"interrupt_{case.key}"
-            if case.implementation and case.implementation != implementation:
-                figures[key] = Figure.not_applicable(f"only {case.implementation}")
+            if case.banner_names and case.banner_names not in banner:
+                figures[key] = Figure.not_applicable(f"only {case.banner_names}")
                 continue
             figures[key] = summarize(case, attempts(session, case, reps))
         return figures

@@ -15,7 +15,7 @@ from .interrupts import gate
 
 def import_kernel_modules() -> None:
     """The heavy imports (IPython, ipykernel, jupyter_client), run during bootstrap."""
-    from . import config, kernel, session  # noqa: F401
+    from . import kernel, session, shellapp  # noqa: F401
 
 
 def log_to_original_stderr() -> None:
@@ -35,7 +35,7 @@ def log_to_original_stderr() -> None:
 
 def serve(
     connection_file: str | None,
-    config_args: list[str] | None = None,
+    shell_args: list[str] | None = None,
     *,
     write_connection_file: bool = False,
 ) -> int:
@@ -75,9 +75,9 @@ def serve(
     held = bootstrap.EarlyReplies(conn, session_id, sockets).serve_until(imported)
     imported.wait()
 
-    from . import config
     from .kernel import Kernel
     from .session import KernelSession
+    from .shellapp import KernelShellApp
 
     session = KernelSession(
         key=conn.key,
@@ -85,8 +85,10 @@ def serve(
         username="kernel",
         session=session_id,
     )
-    kernel = Kernel(session, sockets, context, config.load(config_args or []))
+    shell_app = KernelShellApp.from_arguments(shell_args or [])
+    kernel = Kernel(session, sockets, context, shell_app, conn.ports)
     kernel.connection_file = os.path.abspath(connection_file)
+    shell_app.start_shell(kernel.shell)
     try:
         kernel.run(held)
     finally:

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from . import __version__
-from .config import is_config_argument
 
 
 def main(argv: list[str]) -> int:
@@ -27,17 +26,15 @@ def main(argv: list[str]) -> int:
         help="connection file written by Jupyter (default: make a new one)",
     )
     parser.add_argument("--version", action="version", version=f"pyo3-kernel {__version__}")
-    args, unknown = parser.parse_known_args(argv)
-    config_args = [arg for arg in unknown if is_config_argument(arg)]
-    ignored = [arg for arg in unknown if arg not in config_args]
-    if ignored:
-        print(f"pyo3-kernel: ignoring unknown arguments: {' '.join(ignored)}", file=sys.stderr)
+    # Everything else is IPython's (--profile-dir, --matplotlib, --Class.trait=value):
+    # read by shellapp.KernelShellApp, as ipykernel reads it.
+    args, shell_args = parser.parse_known_args(argv)
 
     from .app import serve
     from .connection import ConnectionFileError
 
     try:
-        return serve(args.connection_file, config_args)
+        return serve(args.connection_file, shell_args)
     except ConnectionFileError as err:
         print(f"pyo3-kernel: {err}", file=sys.__stderr__)
         return 2

@@ -11,18 +11,26 @@ from typing import Any
 from . import __version__
 
 PROTOCOL_VERSION = "5.3"
-IMPLEMENTATION = "pyo3-kernel"
+# Like ipykernel, the kernel reports the implementation of the language it speaks:
+# IPython (its shell, magics and display system), at IPython's version, which is what
+# frontends and ipykernel's own message checks expect of an IPython kernel. The
+# banner names pyo3-kernel and its version.
+IMPLEMENTATION = "ipython"
+
+
+@cache
+def ipython_version() -> str:
+    try:
+        return metadata.version("ipython")
+    except metadata.PackageNotFoundError:
+        return "0"
 
 
 @cache
 def banner() -> str:
-    try:
-        ipython = metadata.version("ipython")
-    except metadata.PackageNotFoundError:
-        ipython = "?"
     return (
         f"Python {sys.version.split()[0]} embedded in Rust (pyo3-kernel {__version__})\n"
-        f"IPython {ipython} -- An enhanced Interactive Python. Type '?' for help.\n"
+        f"IPython {ipython_version()} -- An enhanced Interactive Python. Type '?' for help.\n"
     )
 
 
@@ -31,7 +39,7 @@ def kernel_info() -> dict[str, Any]:
         "status": "ok",
         "protocol_version": PROTOCOL_VERSION,
         "implementation": IMPLEMENTATION,
-        "implementation_version": __version__,
+        "implementation_version": ipython_version(),
         "language_info": {
             "name": "python",
             "version": platform.python_version(),

@@ -4,7 +4,8 @@ One handler per request type behind a table, like ipykernel, but no threads, que
 or waiting flushes on the execute path: a shell request is read, and its busy,
 outputs, reply and idle are sent from this thread as they happen. Only the control
 channel has a thread of its own (control.py), so interrupts and shutdowns are
-answered while a cell runs.
+answered while a cell runs. While idle, the kernel waits inside the namespace's event
+loop, so tasks cells started go on (idle.py).
 """
 
 from __future__ import annotations
@@ -15,20 +16,23 @@ import time
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 from jupyter_client.session import Session
-from traitlets.config import Config
 
 from . import comms, info, introspection, wire
-from .control import PIPE_ADDRESS, ControlThread
+from .control import PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, ControlReplies, ControlThread
 from .fdcapture import FdCapture
+from .idle import IdleWaiter
 from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
-from .iostream import OutStream
-from .shell import PyO3Shell
+from .iostream import OutStream, StreamBuffer
+from .shell import CellResult, PyO3Shell, use_interruptible_pdb
 from .stdin import StdinForwarder
+
+if TYPE_CHECKING:
+    from .shellapp import KernelShellApp
 
 # After `exit()` the kernel lives this long, as ipykernel does, so clients (jupyter
 # console) read the reply and its `ask_exit` payload while the process is alive.
@@ -39,7 +43,7 @@ HISTORY_WRITE_IDLE = 0.2
 log = logging.getLogger("pyo3_kernel")
 
 Message = dict[str, Any]
-Handler = Callable[[zmq.Socket, list[bytes], Message], None]
+Handler = Callable[[Any, list[bytes], Message], None]
 
 
 class Kernel:
@@ -52,44 +56,59 @@ class Kernel:
         session: Session,
         sockets: dict[str, zmq.Socket],
         context: zmq.Context,
-        config: Config | None = None,
+        shell_app: KernelShellApp,
+        ports: dict[str, int] | None = None,
     ) -> None:
         self.session = session
         self.shell_socket = sockets["shell"]
         self.iopub = IOPub(session, sockets["iopub"])
+        # Code written for ipykernel sends with `kernel.session` on `kernel.iopub_socket`.
+        self.iopub_socket = self.iopub.socket
+        self.ports = dict(ports or {})
         self.eventloop = None  # ZMQInteractiveShell asks for it when exiting
         self.connection_file: str | None = None  # for %connect_info
         self.executing = False  # a cell is running (read by the control thread)
         self._running = True
         self._exit_at: float | None = None  # set when exit() runs in a cell
+        # The request being answered on each channel, and its sender's ZeroMQ identities
+        # (ipykernel's get_parent(channel) and _parent_ident, which libraries read).
+        self._parents: dict[str, Message] = {"shell": {}, "control": {}}
+        self._parent_ident: dict[str, list[bytes]] = {"shell": [], "control": []}
         self._pipe = context.socket(zmq.PAIR)
         self._pipe.bind(PIPE_ADDRESS)
         self.control = ControlThread(self, sockets["control"], context)
+        self.control_replies = ControlReplies(self.control, self._pipe)
         self.stdin = StdinForwarder(self, sockets["stdin"])
 
         with threads_started_here_ignore_sigint():
-            sys.stdout = OutStream(self.iopub, "stdout")
-            sys.stderr = OutStream(self.iopub, "stderr")
+            self.output = StreamBuffer(self.iopub)
+            sys.stdout = OutStream(self.output, "stdout", 1)
+            sys.stderr = OutStream(self.output, "stderr", 2)
             self.fd_captures = [FdCapture(sys.stdout, 1), FdCapture(sys.stderr, 2)]
             sys.stdout.original_fd = self.fd_captures[0].original
             sys.stderr.original_fd = self.fd_captures[1].original
-            self.shell = PyO3Shell.instance(kernel=self, config=config or Config())
+            self.shell = PyO3Shell.instance(
+                kernel=self, parent=shell_app, profile_dir=shell_app.profile_dir
+            )
         for publisher in (self.shell.displayhook, self.shell.display_pub):
             publisher.session = session
             publisher.pub_socket = self.iopub.socket
         self.shell.displayhook.topic = self.iopub.topic("execute_result")
         self.stdin.install()
         self.comm_manager = comms.install(self)
+        self.idle = IdleWaiter([self._pipe, self.shell_socket])
         # IPython's builtins (get_ipython, exit, quit) and display hook stay in place
         # for the kernel's life, instead of being swapped in and out around every cell
         # (twice per cell, with the transformation step); close() gives them back.
         self._traps = ExitStack()
         self._traps.enter_context(self.shell.builtin_trap)
         self._traps.enter_context(self.shell.display_trap)
+        self._traps.enter_context(use_interruptible_pdb())
 
         self.handlers: dict[str, Handler] = {
             "execute_request": self.execute_request,
             "kernel_info_request": self.kernel_info_request,
+            "connect_request": self.connect_request,
             "complete_request": self._answer(introspection.complete),
             "inspect_request": self._answer(introspection.inspect),
             "is_complete_request": self._answer(introspection.is_complete),
@@ -103,7 +122,7 @@ class Kernel:
 
     def close(self) -> None:
         """Give back what the kernel took over: file descriptors 1 and 2, ``input``,
-        the builtins and display hook IPython installed."""
+        the builtins, display hook and pdb IPython installed."""
         for capture in self.fd_captures:
             capture.restore()
         self.stdin.uninstall()
@@ -120,35 +139,49 @@ class Kernel:
             else:
                 self.control.initial.append(parts)
         self.control.start()
-        poller = zmq.Poller()
-        poller.register(self.shell_socket, zmq.POLLIN)
-        poller.register(self._pipe, zmq.POLLIN)
         self.iopub.status("starting", {})
         try:
             while self._running:
-                timeout = self._poll_timeout()
+                timeout = self._wait_timeout()
                 if timeout is not None and timeout <= 0:
                     break  # exit() grace period over
-                ready = dict(poller.poll(timeout))
+                ready = self.idle.wait(self.shell.bridge.event_loop, timeout)
                 if not ready:
                     self.shell.write_history()
-                if ready.get(self._pipe):
+                if self._pipe in ready and not self._from_control():
                     break  # the control thread took a shutdown request
-                if ready.get(self.shell_socket):
+                if self.shell_socket in ready and not self._pipe_has_message():
                     self.dispatch(self.shell_socket)
         finally:
-            self._pipe.send(b"stop")
+            self._pipe.send(STOP)
             self.control.join(timeout=2)
             self._pipe.close(linger=0)
 
-    def _poll_timeout(self) -> float | None:
-        """Milliseconds to wait for a request: until exit() takes effect, until history
+    def _wait_timeout(self) -> float | None:
+        """Seconds to wait for a request: until exit() takes effect, until history
         is due to be written, or forever."""
         if self._exit_at is not None:
-            return (self._exit_at - time.monotonic()) * 1000
+            return self._exit_at - time.monotonic()
         if self.shell.history_pending():
-            return HISTORY_WRITE_IDLE * 1000
+            return HISTORY_WRITE_IDLE
         return None
+
+    def _pipe_has_message(self) -> bool:
+        return bool(self._pipe.getsockopt(zmq.EVENTS) & zmq.POLLIN)
+
+    def _from_control(self) -> bool:
+        """Handle what the control thread sent: a request that came on the control
+        channel (answered before queued shell requests, as ipykernel does), or a
+        shutdown (False)."""
+        signal = self._pipe.recv()
+        if signal == SHUTDOWN:
+            return False
+        if signal == REQUEST:
+            idents, msg = self.control.requests.get()
+            handler = self.handlers[msg["header"]["msg_type"]]
+            self.shell.set_parent(msg)  # its output belongs to it, as a shell request's
+            self.handle(self.control_replies, idents, msg, handler, "control")
+        return True
 
     def receive(
         self, socket: zmq.Socket, parts: list[Any] | None = None
@@ -176,41 +209,53 @@ class Kernel:
             return None
         return idents, msg
 
-    def dispatch(
-        self,
-        socket: zmq.Socket,
-        parts: list[Any] | None = None,
-        handlers: dict[str, Handler] | None = None,
-    ) -> None:
-        """Read one message from ``socket`` (or take ``parts``) and answer it with its
-        handler (from ``handlers``, default: the shell channel's)."""
+    def dispatch(self, socket: zmq.Socket, parts: list[Any] | None = None) -> None:
+        """Read one shell message from ``socket`` (or take ``parts``) and answer it."""
         received = self.receive(socket, parts)
         if received is None:
             return
         idents, msg = received
-        msg_type = msg["header"].get("msg_type")
-        handler = (self.handlers if handlers is None else handlers).get(msg_type)
+        msg_type = msg["header"]["msg_type"]
+        handler = self.handlers.get(msg_type)
         if handler is None:
             log.warning("unknown message type %r ignored", msg_type)
             return
+        self.handle(socket, idents, msg, handler, "shell")
+
+    def handle(
+        self, socket: Any, idents: list[bytes], msg: Message, handler: Handler, channel: str
+    ) -> None:
+        """Answer one request with ``handler``, between busy and idle statuses. Output
+        produced meanwhile belongs to it."""
+        self._parents[channel] = msg
+        self._parent_ident[channel] = idents
+        if channel == "shell":
+            self.shell.set_parent(msg)
         self.iopub.status("busy", msg)
         try:
             handler(socket, idents, msg)
         except Exception as err:
-            log.error("error handling %s:\n%s", msg_type, traceback.format_exc())
+            log.error("error handling %s:\n%s", msg["header"]["msg_type"], traceback.format_exc())
             self.send_error_reply(socket, idents, msg, err)
         finally:
             self.iopub.status("idle", msg)
 
+    def get_parent(self, channel: str | None = None) -> Message:
+        """The request being answered on ``channel`` (default: the shell's, as seen
+        from this thread or task, which ``set_thread_parent`` can change)."""
+        if channel == "control":
+            return self._parents["control"]
+        return self.shell.get_parent()
+
     def reply(
-        self, socket: zmq.Socket, idents: list[bytes], parent: Message, content: dict[str, Any]
+        self, socket: Any, idents: list[bytes], parent: Message, content: dict[str, Any]
     ) -> None:
         msg_type = parent["header"]["msg_type"].replace("_request", "_reply")
         metadata = {"status": content.get("status", "ok")}
         self.session.send(socket, msg_type, content, parent, ident=idents, metadata=metadata)
 
     def send_error_reply(
-        self, socket: zmq.Socket, idents: list[bytes], parent: Message, err: BaseException
+        self, socket: Any, idents: list[bytes], parent: Message, err: BaseException
     ) -> None:
         content = {
             "status": "error",
@@ -225,13 +270,13 @@ class Kernel:
     def _answer(self, answer: Callable[[PyO3Shell, dict[str, Any]], dict[str, Any]]) -> Handler:
         """A handler that replies with ``answer(shell, content)``."""
 
-        def handler(socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+        def handler(socket: Any, idents: list[bytes], msg: Message) -> None:
             self.reply(socket, idents, msg, answer(self.shell, msg["content"]))
 
         return handler
 
     # --- execution -----------------------------------------------------------------
-    def execute_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def execute_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         content = msg["content"]
         code = content.get("code")
         if not isinstance(code, str):
@@ -241,19 +286,19 @@ class Kernel:
         silent = bool(content.get("silent", False))
         store_history = bool(content.get("store_history", not silent))
         shell = self.shell
-        shell.set_parent(msg)
         if not silent:
             self.iopub.send(
                 "execute_input", {"code": code, "execution_count": shell.execution_count}, msg
             )
         self.stdin.set_parent(idents, msg, bool(content.get("allow_stdin", False)))
         started = wire.now_iso()
-        error = self._run_cell(code, store_history, silent, msg)
+        result = self._run_cell(code, store_history, silent, msg)
         for capture in self.fd_captures:
             capture.drain()
         sys.stdout.flush()
         sys.stderr.flush()
 
+        error = result.error
         reply: dict[str, Any] = {"execution_count": shell.execution_count - 1}
         if error is None:
             reply["status"] = "ok"
@@ -265,66 +310,79 @@ class Kernel:
                 status="error",
                 ename=type(error).__name__,
                 evalue=str(error),
-                traceback=shell.cell_traceback,
+                traceback=result.traceback or [],
                 user_expressions={},
             )
         reply["payload"] = shell.payload_manager.read_payload()
         if reply["payload"]:
             shell.payload_manager.clear_payload()
-        if error is not None and content.get("stop_on_error", True):
-            # Before the reply: only requests queued behind the failed cell are aborted,
-            # never one a client sends after seeing the error.
-            self._abort_queued_executions()
+        queued: list[tuple[list[bytes], Message]] = []
+        if error is not None and not silent and content.get("stop_on_error", True):
+            # Requests already queued behind the failed cell are aborted, answered
+            # after the error reply (as ipykernel orders them). They are read before
+            # the reply is sent, so a request sent after the client saw the error is
+            # never among them.
+            queued = self._read_queued()
         metadata = {"started": started, "dependencies_met": True, "status": reply["status"]}
         self.session.send(socket, "execute_reply", reply, msg, ident=idents, metadata=metadata)
+        self._abort(queued)
         if shell.exit_now and self._exit_at is None:
             self._exit_at = time.monotonic() + EXIT_GRACE
 
-    def _run_cell(
-        self, code: str, store_history: bool, silent: bool, msg: Message
-    ) -> BaseException | None:
-        """Run the cell with interrupts enabled; return the error it ended with, if any."""
+    def _run_cell(self, code: str, store_history: bool, silent: bool, msg: Message) -> CellResult:
+        """Run the cell with interrupts enabled; its result holds the error it ended
+        with, if any."""
         shell = self.shell
         self.executing = True
         try:
             with gate.user_code():
-                result = shell.run_cell(
+                return shell.run_cell(
                     code,
                     store_history=store_history,
                     silent=silent,
                     cell_id=(msg.get("metadata") or {}).get("cellId"),
                 )
-            return shell.cell_error or result.error_before_exec or result.error_in_exec
         except KeyboardInterrupt as interrupt:  # landed in the shell, outside user code
             gate.disarm()
-            if shell.cell_error is None:
-                shell.showtraceback((type(interrupt), interrupt, interrupt.__traceback__))
-            return shell.cell_error or interrupt
+            return shell.report_interrupt(code, interrupt)
         finally:
             self.executing = False
 
-    def _abort_queued_executions(self) -> None:
-        """After an error, answer already-queued execute requests with status 'aborted'."""
+    def _read_queued(self) -> list[tuple[list[bytes], Message]]:
+        """The shell requests waiting in the socket now."""
+        queued = []
         while self.shell_socket.poll(0):
             received = self.receive(self.shell_socket)
-            if received is None:
-                continue
-            idents, msg = received
-            self.iopub.status("busy", msg)
-            if msg["header"].get("msg_type") == "execute_request":
-                self.reply(self.shell_socket, idents, msg, {"status": "aborted"})
-            elif (handler := self.handlers.get(msg["header"].get("msg_type"))) is not None:
-                handler(self.shell_socket, idents, msg)
-            self.iopub.status("idle", msg)
+            if received is not None:
+                queued.append(received)
+        return queued
+
+    def _abort(self, queued: list[tuple[list[bytes], Message]]) -> None:
+        """Answer execute requests with status 'aborted'; other requests normally."""
+        for idents, msg in queued:
+            msg_type = msg["header"]["msg_type"]
+            if msg_type == "execute_request":
+                self.handle(self.shell_socket, idents, msg, self._aborted, "shell")
+            elif (handler := self.handlers.get(msg_type)) is not None:
+                self.handle(self.shell_socket, idents, msg, handler, "shell")
+
+    def _aborted(self, socket: Any, idents: list[bytes], msg: Message) -> None:
+        self.reply(socket, idents, msg, {"status": "aborted"})
 
     # --- kernel info ---------------------------------------------------------------
-    def kernel_info_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def kernel_info_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         self.reply(socket, idents, msg, self.kernel_info())
 
     def kernel_info(self) -> dict[str, Any]:
         return info.kernel_info()
 
-    def comm_info_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def connect_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
+        """The ports of this kernel's channels (an old request some clients send)."""
+        content: dict[str, Any] = {f"{name}_port": port for name, port in self.ports.items()}
+        content["status"] = "ok"
+        self.reply(socket, idents, msg, content)
+
+    def comm_info_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         target = msg["content"].get("target_name")
         self.reply(socket, idents, msg, comms.comm_info(self.comm_manager, target))
 
@@ -332,8 +390,7 @@ class Kernel:
         """Comm messages run user callbacks: outputs go to this message, interrupts
         stop the callback, not the kernel."""
 
-        def handler(socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
-            self.shell.set_parent(msg)
+        def handler(socket: Any, idents: list[bytes], msg: Message) -> None:
             self.executing = True
             try:
                 with gate.user_code():
@@ -348,7 +405,7 @@ class Kernel:
         return handler
 
     # --- lifecycle -----------------------------------------------------------------
-    def shutdown_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def shutdown_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         """A shutdown sent on the shell channel (older clients); normally on control."""
         restart = bool(msg["content"].get("restart", False))
         self.reply(socket, idents, msg, {"status": "ok", "restart": restart})

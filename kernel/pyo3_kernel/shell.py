@@ -9,13 +9,17 @@ expression on the shared ``__main__`` namespace; the value comes back here to be
 from __future__ import annotations
 
 import os
+import pdb
 import sys
 import tempfile
 import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ipykernel.zmqshell import ZMQInteractiveShell
+from IPython.core import debugger
 from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
@@ -33,13 +37,43 @@ def cell_filename(raw_cell: str, number: int) -> str:
 
     The text lives in ``linecache``; IPython shows the name as ``Cell In[n]``. A path
     ending in ``.py`` (not ``<...>``) makes tracebacks render lines exactly, comments
-    included; the checksum keeps cells that share an execution count apart.
+    included; the checksum keeps cells that share an execution count apart. Like
+    ipykernel, ``IPYKERNEL_CELL_NAME`` in the environment names every cell (test
+    suites set it to get the same tracebacks run after run).
     """
+    fixed = os.environ.get("IPYKERNEL_CELL_NAME")
+    if fixed is not None:
+        return fixed
     checksum = zlib.crc32(raw_cell.encode("utf-8", "surrogatepass"))
     return os.path.join(_CELL_DIR, f"cell_{number}_{checksum:08x}.py")
 
 
 _CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
+
+
+@contextmanager
+def use_interruptible_pdb() -> Iterator[None]:
+    """``pdb.set_trace()`` and ``breakpoint()`` use IPython's interruptible debugger, as
+    in ipykernel: an interrupt at its prompt ends the cell instead of prompting again."""
+    saved = (debugger.Pdb, pdb.Pdb, pdb.set_trace)
+    debugger.Pdb = debugger.InterruptiblePdb  # type: ignore[misc]
+    pdb.Pdb = debugger.InterruptiblePdb  # type: ignore[misc]
+    pdb.set_trace = debugger.set_trace
+    try:
+        yield
+    finally:
+        debugger.Pdb, pdb.Pdb, pdb.set_trace = saved  # type: ignore[misc]
+
+
+class CellResult(ExecutionResult):
+    """IPython's result of a cell, with the traceback shown for its error (the one
+    the execute reply carries)."""
+
+    traceback: list[str] | None = None
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.error_before_exec or self.error_in_exec
 
 
 class PyO3Shell(ZMQInteractiveShell):
@@ -56,9 +90,8 @@ class PyO3Shell(ZMQInteractiveShell):
         # Cells reach the history database when the kernel is idle (write_history),
         # never from IPython's saving thread in the middle of an execute.
         self.history_manager.db_cache_size = 2**31
-        # The first error shown while the current cell ran, and its traceback lines.
-        self.cell_error: BaseException | None = None
-        self.cell_traceback: list[str] = []
+        # Tracebacks shown while the current cell runs: (exception, its lines).
+        self._shown: list[tuple[BaseException, list[str]]] = []
 
     def init_display_formatter(self) -> None:
         self.display_formatter = KernelDisplayFormatter(parent=self)
@@ -88,10 +121,21 @@ class PyO3Shell(ZMQInteractiveShell):
             self.history_manager.writeout_cache()
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
-        if self.cell_error is None:
-            self.cell_error = evalue
-            self.cell_traceback = list(stb)
+        self._shown.append((evalue, list(stb)))
         super()._showtraceback(etype, evalue, stb)
+
+    def debugger(self, force: bool = False) -> None:
+        """``%pdb`` after an error. When the debugger itself fails (it asks for input,
+        and the frontend allows none, as nbclient's), its error is shown once and the
+        cell ends; it is not debugged in turn."""
+        try:
+            super().debugger(force)
+        except Exception:
+            call_pdb, self.call_pdb = self.call_pdb, False
+            try:
+                self.showtraceback(exception_only=True)
+            finally:
+                self.call_pdb = call_pdb
 
     def run_cell(  # type: ignore[override]
         self,
@@ -101,14 +145,12 @@ class PyO3Shell(ZMQInteractiveShell):
         shell_futures: bool = True,
         cell_id: str | None = None,
         **_ignored: Any,
-    ) -> ExecutionResult:
-        """Run one cell: transform it, run it through the bridge, display its value."""
-        self.cell_error = None
-        self.cell_traceback = []
-        self._last_traceback = None
-        self._last_traceback_during_displayhook = False
+    ) -> CellResult:
+        """Run one cell: transform it, run it through the bridge, display its value.
+        The result holds the cell's error and the traceback shown for it."""
+        self._shown = []
         info = ExecutionInfo(raw_cell, store_history, silent, shell_futures, cell_id)
-        result = ExecutionResult(info)
+        result = CellResult(info)
         if not raw_cell or raw_cell.isspace():
             self.last_execution_succeeded = True
             self.last_execution_result = result
@@ -126,8 +168,9 @@ class PyO3Shell(ZMQInteractiveShell):
             cell = self.transform_cell(raw_cell)
         except Exception as err:
             cell = raw_cell
-            self.showtraceback()
             result.error_before_exec = err
+            self.showtraceback()
+            result.traceback = self._traceback_shown_for(err)
         if store_history:
             self.history_manager.store_inputs(number, cell, raw_cell)
         if not silent:
@@ -136,8 +179,7 @@ class PyO3Shell(ZMQInteractiveShell):
         if result.error_before_exec is None:
             filename = cell_filename(raw_cell, number)
             self.compile._filename_map[filename] = number
-            with self.builtin_trap, self.display_trap:
-                self._run_through_bridge(cell, filename, result, silent)
+            self._run_through_bridge(cell, filename, result, silent)
 
         self.last_execution_succeeded = result.success
         self.last_execution_result = result
@@ -149,27 +191,16 @@ class PyO3Shell(ZMQInteractiveShell):
         return result
 
     def _run_through_bridge(
-        self, cell: str, filename: str, result: ExecutionResult, silent: bool
+        self, cell: str, filename: str, result: CellResult, silent: bool
     ) -> None:
         outcome = self.bridge.run_cell(cell, filename)
         error = outcome.error
         if error is None and outcome.has_value and not silent:
             # (No ";" anywhere: nothing to tokenize for.)
             if ";" not in cell or not DisplayHook.semicolon_at_end_of_expression(cell):
-                # The value goes into the result here, not through the display hook's
-                # ``exec_result`` trait (two trait notifications per cell).
-                self.displayhook.quiet_decided = False
-                try:
-                    self.displayhook(outcome.value)
-                    result.result = outcome.value
-                except BaseException as display_error:  # a result whose repr raises, etc.
-                    error = display_error
-                finally:
-                    self.displayhook.quiet_decided = None
-        if error is None and self.cell_error is not None:
-            # A formatter failed and IPython already showed its traceback.
-            result.error_in_exec = self.cell_error
-            return
+                error = self._display(outcome.value, result)
+                if error is None:
+                    return
         if error is None:
             return
         result.error_in_exec = error
@@ -177,7 +208,48 @@ class PyO3Shell(ZMQInteractiveShell):
             self.showtraceback((type(error), error, error.__traceback__), exception_only=True)
             warnings.warn("To exit: use 'exit', 'quit', or Ctrl-D.", stacklevel=1)
         else:
-            self.showtraceback((type(error), error, error.__traceback__), tb_offset=0)
+            # A SyntaxError the cell raised while running (ast.parse, a magic), not
+            # one in the cell's own text, is shown with its traceback, as in IPython.
+            self.showtraceback(
+                (type(error), error, error.__traceback__),
+                tb_offset=0,
+                running_compiled_code=error.__traceback__ is not None,
+            )
+        result.traceback = self._traceback_shown_for(error)
+
+    def _display(self, value: Any, result: CellResult) -> BaseException | None:
+        """Show the cell's value; a formatter that fails (IPython shows its traceback
+        and goes on) makes the cell fail, as in ipykernel. Returns an error to show."""
+        shown_before = len(self._shown)
+        # The value goes into the result here, not through the display hook's
+        # ``exec_result`` trait (two trait notifications per cell).
+        self.displayhook.quiet_decided = False
+        try:
+            self.displayhook(value)
+            result.result = value
+        except BaseException as display_error:  # a result whose repr raises, etc.
+            return display_error
+        finally:
+            self.displayhook.quiet_decided = None
+        if len(self._shown) > shown_before:
+            result.error_in_exec, result.traceback = self._shown[shown_before]
+        return None
+
+    def report_interrupt(self, raw_cell: str, interrupt: KeyboardInterrupt) -> CellResult:
+        """The result of a cell an interrupt stopped in the shell's own code (between
+        the cell's end and its bookkeeping): shown, if the cell showed no error."""
+        result = CellResult(ExecutionInfo(raw_cell, False, False, True, None))
+        result.error_in_exec = interrupt
+        if not self._shown:
+            self.showtraceback((type(interrupt), interrupt, interrupt.__traceback__))
+        result.traceback = self._shown[0][1] if self._shown else []
+        return result
+
+    def _traceback_shown_for(self, error: BaseException) -> list[str]:
+        for shown, lines in self._shown:
+            if shown is error:
+                return lines
+        return []
 
     def user_expressions(self, expressions: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Evaluate ``user_expressions`` through the bridge, one result per expression."""

@@ -8,15 +8,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import zmq
+from IPython.core.error import StdinNotImplementedError
 
 from .interrupts import gate
 
 if TYPE_CHECKING:
     from .kernel import Kernel
-
-
-class StdinNotImplementedError(RuntimeError):
-    """``input()`` was called but the frontend does not accept input requests."""
 
 
 class StdinForwarder:
@@ -58,8 +55,10 @@ class StdinForwarder:
 
     def request(self, prompt: str, password: bool) -> str:
         if not self.allow:
+            # IPython's exception and ipykernel's words: code catches the one and
+            # tests match the other.
             raise StdinNotImplementedError(
-                "input() was called, but this frontend does not support input requests."
+                "raw_input was called, but this frontend does not support input requests."
             )
         sys.stdout.flush()
         sys.stderr.flush()
