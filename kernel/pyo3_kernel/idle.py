@@ -11,6 +11,7 @@ them), except cells that ``await``, which run on this same loop.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -19,10 +20,16 @@ log = logging.getLogger("pyo3_kernel")
 
 
 class IdleWaiter:
-    """Waits, on an asyncio event loop, for any of ``sockets`` to hold a message."""
+    """Waits, on an asyncio event loop, for any of ``sockets`` to hold a message.
 
-    def __init__(self, sockets: list[zmq.Socket]) -> None:
+    When a message arrives while the loop runs for something else (a cell that
+    awaits), ``busy`` is called instead, so a comm message an awaiting cell waits for
+    can be answered (ipykernel 7 does the same).
+    """
+
+    def __init__(self, sockets: list[zmq.Socket], busy: Callable[[], None]) -> None:
         self.sockets = sockets
+        self._busy = busy
         self._loop: Any = None
         self._waiting: Any = None  # the future of the wait in progress
 
@@ -60,8 +67,12 @@ class IdleWaiter:
         # Reading ZMQ_EVENTS (in _ready) also re-arms the socket's descriptor, which
         # ZeroMQ signals only on changes: so it is read on every callback, waiting or not.
         ready = self._ready()
-        if ready and self._waiting is not None:
+        if not ready:
+            return
+        if self._waiting is not None:
             _resolve(self._waiting)
+        else:
+            self._busy()
 
     def _ready(self) -> list[zmq.Socket]:
         return [s for s in self.sockets if s.getsockopt(zmq.EVENTS) & zmq.POLLIN]

@@ -147,7 +147,12 @@ class InterruptGate:
 
     @contextmanager
     def user_code(self) -> Iterator[None]:
-        """SIGINT raises ``KeyboardInterrupt`` inside this block (the cell's run)."""
+        """SIGINT raises ``KeyboardInterrupt`` inside this block (the cell's run).
+        Nested in another such block (a comm message handled while an awaiting cell
+        runs), it leaves the outer block in charge."""
+        if self._armed:
+            yield
+            return
         self._pending = False
         self._armed = True
         self._choose_handler()

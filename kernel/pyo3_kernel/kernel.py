@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ EXIT_GRACE = 0.1
 # History goes to IPython's sqlite database once the kernel has been idle this long,
 # not on the execute path (an INSERT + COMMIT per cell costs more than the cell).
 HISTORY_WRITE_IDLE = 0.2
+# Messages handled even while an awaiting cell runs (it may wait for a widget's reply).
+COMM_MESSAGES = frozenset({"comm_open", "comm_msg", "comm_close"})
 log = logging.getLogger("pyo3_kernel")
 
 Message = dict[str, Any]
@@ -96,7 +99,9 @@ class Kernel:
         self.shell.displayhook.topic = self.iopub.topic("execute_result")
         self.stdin.install()
         self.comm_manager = comms.install(self)
-        self.idle = IdleWaiter([self._pipe, self.shell_socket])
+        self.idle = IdleWaiter([self._pipe, self.shell_socket], self._while_awaiting)
+        # Shell requests read while an awaiting cell ran, answered next, in order.
+        self._held: deque[tuple[list[bytes], Message]] = deque()
         # IPython's builtins (get_ipython, exit, quit) and display hook stay in place
         # for the kernel's life, instead of being swapped in and out around every cell
         # (twice per cell, with the transformation step); close() gives them back.
@@ -142,6 +147,9 @@ class Kernel:
         self.iopub.status("starting", {})
         try:
             while self._running:
+                if self._held:
+                    self._answer_held()
+                    continue
                 timeout = self._wait_timeout()
                 if timeout is not None and timeout <= 0:
                     break  # exit() grace period over
@@ -166,6 +174,29 @@ class Kernel:
             return HISTORY_WRITE_IDLE
         return None
 
+    def _while_awaiting(self) -> None:
+        """Shell messages that arrive while a cell awaits: comm messages are handled at
+        once (the cell may be waiting for a widget's reply); the others wait their
+        turn."""
+        if not self.executing:
+            return
+        while self.shell_socket.poll(0):
+            received = self.receive(self.shell_socket)
+            if received is None:
+                continue
+            if received[1]["header"]["msg_type"] in COMM_MESSAGES:
+                cell, cell_ident = self.shell.get_parent(), self._parent_ident["shell"]
+                try:
+                    self.dispatch(self.shell_socket, received=received)
+                finally:
+                    self.shell.set_parent(cell)
+                    self._parent_ident["shell"] = cell_ident
+            else:
+                self._held.append(received)
+
+    def _answer_held(self) -> None:
+        self.dispatch(self.shell_socket, received=self._held.popleft())
+
     def _pipe_has_message(self) -> bool:
         return bool(self._pipe.getsockopt(zmq.EVENTS) & zmq.POLLIN)
 
@@ -174,6 +205,7 @@ class Kernel:
         channel (answered before queued shell requests, as ipykernel does), or a
         shutdown (False)."""
         signal = self._pipe.recv()
+        self._pipe.getsockopt(zmq.EVENTS)  # re-arms its descriptor (see receive)
         if signal == SHUTDOWN:
             return False
         if signal == REQUEST:
@@ -192,6 +224,10 @@ class Kernel:
             try:
                 with gate.critical():
                     parts = wire.recv_multipart(socket, zmq.NOBLOCK)
+                    # ZeroMQ's descriptor signals only changes, and a receive can use
+                    # up the signal: reading the events re-arms it, so the event loop
+                    # hears of the next message (idle.py).
+                    socket.getsockopt(zmq.EVENTS)
             except zmq.Again:
                 return None
         try:
@@ -209,9 +245,16 @@ class Kernel:
             return None
         return idents, msg
 
-    def dispatch(self, socket: zmq.Socket, parts: list[Any] | None = None) -> None:
-        """Read one shell message from ``socket`` (or take ``parts``) and answer it."""
-        received = self.receive(socket, parts)
+    def dispatch(
+        self,
+        socket: zmq.Socket,
+        parts: list[Any] | None = None,
+        received: tuple[list[bytes], Message] | None = None,
+    ) -> None:
+        """Read one shell message from ``socket`` (or take ``parts``, or the message
+        ``received`` already) and answer it."""
+        if received is None:
+            received = self.receive(socket, parts)
         if received is None:
             return
         idents, msg = received
@@ -349,8 +392,9 @@ class Kernel:
             self.executing = False
 
     def _read_queued(self) -> list[tuple[list[bytes], Message]]:
-        """The shell requests waiting in the socket now."""
-        queued = []
+        """The shell requests waiting now (held, then in the socket)."""
+        queued = list(self._held)
+        self._held.clear()
         while self.shell_socket.poll(0):
             received = self.receive(self.shell_socket)
             if received is not None:
@@ -391,6 +435,14 @@ class Kernel:
         stop the callback, not the kernel."""
 
         def handler(socket: Any, idents: list[bytes], msg: Message) -> None:
+            if self.executing:
+                # Handled while an awaiting cell runs: an interrupt is the cell's.
+                try:
+                    handle(socket, idents, msg)
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                return
             self.executing = True
             try:
                 with gate.user_code():
