@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -10,6 +11,7 @@ from jupyter_client.session import Session
 
 from . import wire
 from .interrupts import gate
+from .outputcapture import OutputCaptures
 
 
 class LockedSocket:
@@ -24,6 +26,8 @@ class LockedSocket:
     def __init__(self, socket: zmq.Socket) -> None:
         self.socket = socket
         self._lock = threading.Lock()
+        # Told of every message the kernel's session publishes here, before it goes.
+        self.observer: Callable[[dict[str, Any]], None] | None = None
 
     def send_multipart(
         self, parts: list[Any], flags: int = 0, copy: bool = True, track: bool = False
@@ -42,6 +46,8 @@ class IOPub:
         self.session = session
         self.socket = LockedSocket(socket)
         self._topic_prefix = f"kernel.{session.session}."
+        self.captures = OutputCaptures()
+        self.socket.observer = self.captures.published
 
     def send(
         self,

@@ -43,6 +43,10 @@ EXIT_GRACE = 0.1
 HISTORY_WRITE_IDLE = 0.2
 # Messages handled even while an awaiting cell runs (it may wait for a widget's reply).
 COMM_MESSAGES = frozenset({"comm_open", "comm_msg", "comm_close"})
+# A reply waits at most this long for a frontend's echoes of captured outputs, and
+# stops waiting when none has come for ECHO_QUIET (outputcapture.py).
+ECHO_WAIT = 1.0
+ECHO_QUIET = 0.05
 log = logging.getLogger("pyo3_kernel")
 
 Message = dict[str, Any]
@@ -185,14 +189,39 @@ class Kernel:
             if received is None:
                 continue
             if received[1]["header"]["msg_type"] in COMM_MESSAGES:
-                cell, cell_ident = self.shell.get_parent(), self._parent_ident["shell"]
-                try:
-                    self.dispatch(self.shell_socket, received=received)
-                finally:
-                    self.shell.set_parent(cell)
-                    self._parent_ident["shell"] = cell_ident
+                self._handle_comm_now(received)
             else:
                 self._held.append(received)
+
+    def _handle_comm_now(self, received: tuple[list[bytes], Message]) -> None:
+        """Handle a comm message ahead of its turn, in the middle of a request (whose
+        parent stays the shell's afterwards)."""
+        cell, cell_ident = self.shell.get_parent(), self._parent_ident["shell"]
+        try:
+            self.dispatch(self.shell_socket, received=received)
+        finally:
+            self.shell.set_parent(cell)
+            self._parent_ident["shell"] = cell_ident
+
+    def _await_capture_echoes(self, msg: Message) -> None:
+        """Before replying to a cell whose outputs an Output widget captured, take in
+        the frontend's echoes of them (outputcapture.py says why); bounded."""
+        expected = self.iopub.captures.take(msg["header"]["msg_id"])
+        deadline = time.monotonic() + ECHO_WAIT
+        while expected > 0:
+            quiet = min(ECHO_QUIET, deadline - time.monotonic())
+            if quiet <= 0 or not self.shell_socket.poll(quiet * 1000):
+                return  # this frontend does not echo (or has stopped)
+            received = self.receive(self.shell_socket)
+            if received is None:
+                continue
+            echo = received[1]
+            if echo["header"]["msg_type"] not in COMM_MESSAGES:
+                self._held.append(received)
+                continue
+            if echo.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]:
+                expected -= 1
+            self._handle_comm_now(received)
 
     def _answer_held(self) -> None:
         self.dispatch(self.shell_socket, received=self._held.popleft())
@@ -366,6 +395,7 @@ class Kernel:
             # the reply is sent, so a request sent after the client saw the error is
             # never among them.
             queued = self._read_queued()
+        self._await_capture_echoes(msg)
         metadata = {"started": started, "dependencies_met": True, "status": reply["status"]}
         self.session.send(socket, "execute_reply", reply, msg, ident=idents, metadata=metadata)
         self._abort(queued)

@@ -162,6 +162,8 @@ class KernelSession(Session):
             parts.extend(buffers)
         copy = max(map(len, parts)) < wire.COPY_THRESHOLD
         if isinstance(stream, LockedSocket):
+            if stream.observer is not None:
+                stream.observer(msg)
             stream.send_multipart(parts, copy=copy)
         else:
             wire.send_multipart(stream, parts, copy=copy)
