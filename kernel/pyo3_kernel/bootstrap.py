@@ -80,6 +80,9 @@ class EarlyReplies:
     def serve_until(self, done: threading.Event) -> list[tuple[zmq.Socket, list[bytes]]]:
         """Answer kernel_info until ``done``; return the first other message of each
         socket, read but not handled, for the kernel to take over."""
+        # First on IOPub, as in ipykernel: a status sent later (after kernel_info was
+        # answered) would reach a client that already waits for its first cell's.
+        self._status("starting", {})
         poller = zmq.Poller()
         waiting = [self.sockets["shell"], self.sockets["control"]]
         for socket in waiting:

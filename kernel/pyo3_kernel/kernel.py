@@ -148,7 +148,6 @@ class Kernel:
             else:
                 self.control.initial.append(parts)
         self.control.start()
-        self.iopub.status("starting", {})
         try:
             while self._running:
                 if self._held:
