@@ -1,0 +1,109 @@
+"""Fidelity with ipykernel: asyncio in cells, tasks that outlive their cell, ContextVars.
+
+Each test runs on both kernelspecs (``pyo3`` and the reference ``python3``), except the
+one marked pyo3-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fidelity_helpers import KERNELS, RunningKernel, iopub_until, running_kernel
+from kernel_helpers import eval_text, run_ok, wait_for_shell_reply
+
+TICK_CELL = (
+    "import asyncio\n"
+    "async def tick():\n"
+    "    for i in range(3):\n"
+    "        print(i, flush=True)\n"
+    "        await asyncio.sleep(0.05)\n"
+    "task = asyncio.get_event_loop().create_task(tick())"
+)
+LATER_AWAITED_CELL = (
+    "import asyncio\n"
+    "async def g():\n"
+    "    await asyncio.sleep(0.1)\n"
+    "    return 'done'\n"
+    "t2 = asyncio.get_event_loop().create_task(g())"
+)
+
+
+@pytest.fixture(scope="module", params=KERNELS)
+def shared(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
+    with running_kernel(request.param) as k:
+        yield k
+
+
+@pytest.fixture(params=KERNELS)
+def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
+    with running_kernel(request.param) as k:
+        yield k
+
+
+def _stdout_text(messages: list[dict]) -> str:
+    return "".join(
+        m["content"]["text"]
+        for m in messages
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
+
+
+def check_task_from_sync_cell_prints_while_idle(kc: Any) -> None:
+    """Run TICK_CELL; its task's prints arrive with no other cell run, parented to it."""
+    msg_id = kc.execute(TICK_CELL)
+    messages = iopub_until(
+        kc,
+        lambda ms: _stdout_text(ms) == "0\n1\n2\n",
+        "the task's output 0, 1, 2 while the kernel is idle",
+    )
+    streams = [m for m in messages if m["msg_type"] == "stream"]
+    assert {m["parent_header"]["msg_id"] for m in streams} == {msg_id}, (
+        "task output not parented to the cell that created the task"
+    )
+    assert wait_for_shell_reply(kc, msg_id)["content"]["status"] == "ok"
+
+
+def check_task_created_in_one_cell_awaited_in_next(kc: Any) -> None:
+    run_ok(kc, LATER_AWAITED_CELL)
+    assert eval_text(kc, "await t2") == "'done'"
+
+
+def test_task_created_and_awaited_in_one_cell(shared):
+    code = "import asyncio\nasync def f(): return 7\nt = asyncio.create_task(f())\nawait t"
+    assert eval_text(shared.kc, code) == "7"
+
+
+def test_awaiting_cell_runs_in_a_running_loop(shared):
+    code = (
+        "import asyncio\nloop = asyncio.get_running_loop()\n"
+        "await asyncio.sleep(0)\nloop.is_running()"
+    )
+    assert eval_text(shared.kc, code) == "True"
+
+
+def test_task_from_synchronous_cell_runs_while_kernel_idle(shared):
+    check_task_from_sync_cell_prints_while_idle(shared.kc)
+
+
+def test_task_created_in_one_cell_awaited_in_next(shared):
+    check_task_created_in_one_cell_awaited_in_next(shared.kc)
+
+
+# ipykernel fails this by design: its cells run inside its running event loop, so
+# asyncio.run() raises "asyncio.run() cannot be called from a running event loop".
+# pyo3-kernel runs plain cells outside the loop, so the call works there and must not
+# break the loop that later cells and idle-time tasks use.
+@pytest.mark.parametrize("fresh", ["pyo3"], indirect=True)
+def test_asyncio_run_in_plain_cell_keeps_kernel_loop_working(fresh):
+    code = "import asyncio\nasync def h(): return 3\nasyncio.run(h())"
+    assert eval_text(fresh.kc, code) == "3"
+    check_task_from_sync_cell_prints_while_idle(fresh.kc)
+    check_task_created_in_one_cell_awaited_in_next(fresh.kc)
+
+
+def test_context_variable_set_in_one_cell_is_seen_in_later_cells(shared):
+    run_ok(shared.kc, "from contextvars import ContextVar\nv = ContextVar('v', default='d')")
+    run_ok(shared.kc, "v.set('s')")
+    assert eval_text(shared.kc, "v.get()") == "'s'"
