@@ -7,12 +7,14 @@ PIP := $(PY) -m pip
 export PYO3_PYTHON := $(abspath $(PY))
 WHEELHOUSE := target/wheels
 
-.PHONY: run test install example system-deps venv lint fmt bench soak clean
+.PHONY: run test peer install example system-deps venv lint fmt bench soak clean
 
-# What the kernel needs, then what the tests and tools need.
+# What the kernel needs, then what the tests and tools need; the last line is what
+# ipykernel's and nbclient's own suites need (make peer), hatchling to download their sdists.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
 TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
-	jupyter_kernel_test ipywidgets pandas hypothesis papermill jupyterlab playwright
+	jupyter_kernel_test ipywidgets pandas hypothesis papermill jupyterlab playwright \
+	hatchling "pytest-asyncio>=1.3" pytest-timeout flaky testpath xmltodict
 
 $(VENV)/.deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -43,7 +45,13 @@ system-deps:
 test: install example system-deps
 	cargo test -q
 	PYO3_KERNEL_WHEEL=$$(ls $(abspath $(WHEELHOUSE))/pyo3_kernel-*.whl) $(PY) -m pytest -q -p no:cacheprovider
+	$(PY) tools/peer_suites.py
 	$(PY) bench/run.py --smoke
+
+# ipykernel's and nbclient's own test suites (sdists fetched from PyPI) against the kernel;
+# PEER_ARGS=--kernel python3 runs them on ipykernel, the reference.
+peer: install
+	$(PY) tools/peer_suites.py $(PEER_ARGS)
 
 lint: venv
 	cargo fmt --all -- --check
