@@ -14,7 +14,7 @@ WHEELHOUSE := target/wheels
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
 TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
 	jupyter_kernel_test ipywidgets pandas hypothesis papermill jupyterlab playwright \
-	hatchling "pytest-asyncio>=1.3" pytest-timeout flaky testpath xmltodict
+	hatchling "pytest-asyncio>=1.3" pytest-timeout pytest-cov flaky testpath xmltodict
 
 $(VENV)/.deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)

@@ -172,3 +172,24 @@ def test_automatic_pdb_without_stdin_fails_cell_and_kernel_stays_usable(fresh):
     assert reply2["status"] == "ok", reply2
     assert reply2["execution_count"] == reply["execution_count"] + 1
     assert result_data(outputs2) == {"text/plain": "42"}
+
+
+def test_debug_magic_without_stdin_fails_the_cell(fresh):
+    kc = fresh.kc
+    run_ok(kc, "def f():\n    return 1 / 0")
+    reply, _ = execute(kc, "f()", allow_stdin=False)
+    assert reply["status"] == "error", reply
+    # %debug needs input; without stdin the cell fails (nbclient then stops, as it should).
+    reply, outputs = execute(kc, "%debug", timeout=20, allow_stdin=False)
+    assert reply["status"] == "error", (reply, outputs)
+    assert reply["ename"] == "StdinNotImplementedError", reply
+    assert result_data(execute(kc, "6 * 7")[1]) == {"text/plain": "42"}
+
+
+@pytest.mark.parametrize("backend", ["notebook", "nbagg", "webagg"])
+def test_matplotlib_backends_drawn_in_the_frontend_need_no_event_loop(fresh, backend):
+    kc = fresh.kc
+    reply, outputs = execute(kc, f"%matplotlib {backend}", timeout=60)
+    assert reply["status"] == "ok", (reply, errors(outputs))
+    reply, outputs = execute(kc, "import matplotlib.pyplot as plt\nfig = plt.figure()", timeout=60)
+    assert reply["status"] == "ok", (reply, errors(outputs))

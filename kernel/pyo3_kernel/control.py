@@ -8,8 +8,12 @@ handed to the main loop through an in-process pipe.
 
 Like ipykernel 7, the control channel also takes every shell request (an
 ``execute_request`` sent on control, say). Those are passed to the main thread, which
-runs them before anything queued on the shell channel; their replies come back
-through the pipe and leave on the control socket from here, the socket's one thread.
+runs them before anything queued on the shell channel.
+
+Subshells (subshells.py) are created, listed and deleted here. While any exists, this
+thread also owns the shell socket (shellport.py) and routes each shell request to the
+main shell or to its subshell; replies made on other threads reach it through the
+relay (replies.py), and it sends them on the socket they belong to.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
+from . import replies
 from .children import terminate_children
 from .interrupts import block_sigint_in_this_thread, interrupt_main_thread
+from .subshells import Subshell, UnknownSubshellError
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -32,16 +38,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyo3_kernel")
 
 PIPE_ADDRESS = "inproc://pyo3-kernel-control"
+WAKE_ADDRESS = "inproc://pyo3-kernel-wake"
 # A shutdown waits this long for a running cell to stop after being interrupted.
 SHUTDOWN_GRACE = 1.5
-# What goes through the pipe (the payloads themselves travel in queues).
-SHUTDOWN, REQUEST, REPLY, STOP = b"shutdown", b"request", b"reply", b"stop"
+# What goes through the pipe (the payloads themselves travel in queues). REWATCH: the
+# shell socket changed hands, the main thread must watch other descriptors.
+SHUTDOWN, REQUEST, REWATCH, STOP = b"shutdown", b"request", b"rewatch", b"stop"
+# Sent through the relay by a subshell thread as it ends.
+ENDED = b"ended"
+# Comm messages from the frontend go to the shell that last used the comm.
+COMM_REPLIES = frozenset({"comm_msg", "comm_close"})
 
 Message = dict[str, Any]
 
 
 class ControlThread(threading.Thread):
-    """Answers kernel_info, interrupt and shutdown requests on the control socket."""
+    """Answers control requests; routes shell requests while subshells exist."""
 
     def __init__(self, kernel: Kernel, socket: zmq.Socket, context: zmq.Context) -> None:
         super().__init__(daemon=True, name="control")
@@ -49,35 +61,46 @@ class ControlThread(threading.Thread):
         self.socket = socket
         self.pipe = context.socket(zmq.PAIR)
         self.pipe.connect(PIPE_ADDRESS)
+        self.wake = context.socket(zmq.PAIR)
+        self.wake.connect(WAKE_ADDRESS)
+        self.replies = context.socket(zmq.PULL)
+        self.replies.bind(replies.ADDRESS)
         self.initial: list[list[bytes]] = []  # read during bootstrap, answered first
-        # Shell requests for the main thread, and the replies it sends back.
+        # Shell requests that came on the control channel, for the main thread.
         self.requests: queue.SimpleQueue[tuple[list[bytes], Message]] = queue.SimpleQueue()
-        self.replies: queue.SimpleQueue[list[Any]] = queue.SimpleQueue()
+        self._poller = zmq.Poller()
         self.handlers = {
             "kernel_info_request": self.kernel_info_request,
             "interrupt_request": self.interrupt_request,
             "shutdown_request": self.shutdown_request,
+            "create_subshell_request": self.create_subshell_request,
+            "delete_subshell_request": self.delete_subshell_request,
+            "list_subshell_request": self.list_subshell_request,
         }
 
     def run(self) -> None:
         block_sigint_in_this_thread()
-        poller = zmq.Poller()
-        poller.register(self.socket, zmq.POLLIN)
-        poller.register(self.pipe, zmq.POLLIN)
+        poller = self._poller
+        for socket in (self.socket, self.pipe, self.replies):
+            poller.register(socket, zmq.POLLIN)
         try:
             for parts in self.initial:
                 self.dispatch(parts)
             while True:
                 ready = dict(poller.poll())
-                if ready.get(self.pipe):
-                    if self.pipe.recv() == STOP:
-                        return  # the main loop has ended
-                    self.socket.send_multipart(self.replies.get())
+                if ready.get(self.pipe) and self.pipe.recv() == STOP:
+                    return  # the main loop has ended
+                if ready.get(self.replies):
+                    self._send_replies()
+                if ready.get(self.kernel.shell_socket):
+                    self._route_shell()
                 if ready.get(self.socket):
                     self.dispatch()
         finally:
+            self.kernel.subshells.stop_all()
             self.socket.close(linger=1000)
-            self.pipe.close(linger=0)
+            for socket in (self.pipe, self.wake, self.replies):
+                socket.close(linger=0)
 
     def dispatch(self, parts: list[bytes] | None = None) -> None:
         received = self.kernel.receive(self.socket, parts)
@@ -94,6 +117,7 @@ class ControlThread(threading.Thread):
         else:
             log.warning("unknown message type %r on control ignored", msg_type)
 
+    # --- control requests ----------------------------------------------------------
     def kernel_info_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
         self.kernel.reply(socket, idents, msg, self.kernel.kernel_info())
 
@@ -113,20 +137,96 @@ class ControlThread(threading.Thread):
         watchdog.daemon = True
         watchdog.start()
 
-
-class ControlReplies:
-    """What the main thread sends replies to when it answers a request that came on
-    the control channel: the frames go back to the control thread, which sends them."""
-
-    def __init__(self, control: ControlThread, pipe: zmq.Socket) -> None:
-        self._control = control
-        self._pipe = pipe
-
-    def send_multipart(
-        self, parts: list[Any], flags: int = 0, copy: bool = True, track: bool = False
+    def create_subshell_request(
+        self, socket: zmq.Socket, idents: list[bytes], msg: Message
     ) -> None:
-        self._control.replies.put([bytes(part) for part in parts])
-        self._pipe.send(REPLY)
+        subshell_id = self.kernel.subshells.create()
+        self._start_routing()
+        self.kernel.reply(socket, idents, msg, {"status": "ok", "subshell_id": subshell_id})
+
+    def delete_subshell_request(
+        self, socket: zmq.Socket, idents: list[bytes], msg: Message
+    ) -> None:
+        subshell_id = msg["content"].get("subshell_id")
+        try:
+            self.kernel.subshells.delete(str(subshell_id))
+        except UnknownSubshellError as err:
+            content = {"status": "error", "ename": type(err).__name__, "evalue": str(err)}
+            self.kernel.reply(socket, idents, msg, {**content, "traceback": []})
+            return
+        self._stop_routing_if_unused()
+        self.kernel.reply(socket, idents, msg, {"status": "ok"})
+
+    def list_subshell_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+        ids = self.kernel.subshells.ids()
+        self.kernel.reply(socket, idents, msg, {"status": "ok", "subshell_id": ids})
+
+    # --- the shell socket, while subshells exist -----------------------------------
+    def _start_routing(self) -> None:
+        port = self.kernel.port
+        if port.routed:
+            return
+        with port.lock:
+            port.routed = True
+        self._poller.register(self.kernel.shell_socket, zmq.POLLIN)
+        self.pipe.send(REWATCH)
+
+    def _stop_routing_if_unused(self) -> None:
+        """Give the shell socket back to the main thread once no subshell (not even a
+        deleted one finishing its request) is left."""
+        port = self.kernel.port
+        if not port.routed or self.kernel.subshells.ids():
+            return
+        for thread in threading.enumerate():
+            if isinstance(thread, Subshell) and thread is not threading.current_thread():
+                thread.join(timeout=0.5)
+        if self.kernel.subshells.alive():
+            return  # a deleted subshell still runs a request: when it ends
+        with port.lock:
+            self._send_replies(handing_back=True)  # the last ones, before it changes hands
+            port.routed = False
+        self._poller.unregister(self.kernel.shell_socket)
+        self.pipe.send(REWATCH)
+
+    def _route_shell(self) -> None:
+        """Pass one shell request to the shell it is for."""
+        kernel = self.kernel
+        received = kernel.receive(kernel.shell_socket)
+        if received is None:
+            return
+        idents, msg = received
+        subshell_id = msg["header"].get("subshell_id")
+        if msg["header"]["msg_type"] in COMM_REPLIES:
+            subshell_id = kernel.comm_route(msg["content"], subshell_id)
+        if subshell_id is None:
+            kernel.port.inbox.append(received)
+            try:
+                self.wake.send(b"", zmq.NOBLOCK)
+            except zmq.Again:
+                pass  # the main thread has wake-ups enough waiting
+            return
+        try:
+            kernel.subshells.get(subshell_id).requests.put(received)
+        except UnknownSubshellError as err:
+            kernel.send_unknown_subshell_reply(kernel.shell_socket, idents, msg, err)
+
+    def _send_replies(self, handing_back: bool = False) -> None:
+        """Send the replies other threads relayed, on the socket each is for."""
+        while True:
+            try:
+                target, *parts = self.replies.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if target == replies.CONTROL:
+                self.socket.send_multipart(parts)
+            elif target == replies.SHELL:
+                self.kernel.shell_socket.send_multipart(parts)
+            elif target == ENDED and not handing_back:
+                self._stop_routing_if_unused()
+
+    def subshell_ended(self) -> None:
+        """Called on a subshell's thread as it ends."""
+        self.kernel.relay.send(ENDED, [])
 
 
 def _exit_now() -> None:

@@ -12,6 +12,7 @@ walk, as does every other type.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ipykernel.displayhook import ZMQShellDisplayHook
@@ -82,9 +83,18 @@ class KernelDisplayHook(ZMQShellDisplayHook):
     shell has done that already for the value it passes in (and outside that call
     IPython's own check applies)."""
 
-    quiet_decided: bool | None = None
+    _decided = threading.local()  # per thread: subshells show values concurrently
+
+    @property
+    def quiet_decided(self) -> bool | None:
+        return getattr(self._decided, "quiet", None)
+
+    @quiet_decided.setter
+    def quiet_decided(self, quiet: bool | None) -> None:
+        self._decided.quiet = quiet
 
     def quiet(self) -> bool:
-        if self.quiet_decided is not None:
-            return self.quiet_decided
+        decided = self.quiet_decided
+        if decided is not None:
+            return decided
         return bool(super().quiet())

@@ -55,4 +55,5 @@ def kernel_info() -> dict[str, Any]:
             {"text": "IPython Reference", "url": "https://ipython.readthedocs.io/"},
         ],
         "debugger": False,
+        "supported_features": ["kernel subshells"],
     }

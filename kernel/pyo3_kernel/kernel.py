@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
@@ -23,14 +23,17 @@ import zmq
 from jupyter_client.session import Session
 
 from . import comms, info, introspection, wire
-from .control import PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, ControlReplies, ControlThread
+from .control import PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, WAKE_ADDRESS, ControlThread
 from .fdcapture import FdCapture
 from .idle import IdleWaiter
 from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
 from .iostream import OutStream, StreamBuffer
+from .replies import CONTROL, Relay, RelayedSocket
 from .shell import CellResult, PyO3Shell, use_interruptible_pdb
+from .shellport import Received, ShellPort
 from .stdin import StdinForwarder
+from .subshells import Subshell, Subshells, UnknownSubshellError
 
 if TYPE_CHECKING:
     from .shellapp import KernelShellApp
@@ -81,10 +84,16 @@ class Kernel:
         # (ipykernel's get_parent(channel) and _parent_ident, which libraries read).
         self._parents: dict[str, Message] = {"shell": {}, "control": {}}
         self._parent_ident: dict[str, list[bytes]] = {"shell": [], "control": []}
+        self._main_thread = threading.current_thread()
         self._pipe = context.socket(zmq.PAIR)
         self._pipe.bind(PIPE_ADDRESS)
+        wake = context.socket(zmq.PAIR)
+        wake.bind(WAKE_ADDRESS)
+        self.relay = Relay(context)
+        self.port = ShellPort(self.shell_socket, self.relay, self._parse, wake)
+        self.subshells = Subshells(self)
         self.control = ControlThread(self, sockets["control"], context)
-        self.control_replies = ControlReplies(self.control, self._pipe)
+        self.control_replies = RelayedSocket(self.relay, CONTROL)
         self.stdin = StdinForwarder(self, sockets["stdin"])
 
         with threads_started_here_ignore_sigint():
@@ -103,9 +112,7 @@ class Kernel:
         self.shell.displayhook.topic = self.iopub.topic("execute_result")
         self.stdin.install()
         self.comm_manager = comms.install(self)
-        self.idle = IdleWaiter([self._pipe, self.shell_socket], self._while_awaiting)
-        # Shell requests read while an awaiting cell ran, answered next, in order.
-        self._held: deque[tuple[list[bytes], Message]] = deque()
+        self.idle = IdleWaiter(self._watched, self._ready, self._while_awaiting)
         # IPython's builtins (get_ipython, exit, quit) and display hook stay in place
         # for the kernel's life, instead of being swapped in and out around every cell
         # (twice per cell, with the transformation step); close() gives them back.
@@ -132,10 +139,13 @@ class Kernel:
     def close(self) -> None:
         """Give back what the kernel took over: file descriptors 1 and 2, ``input``,
         the builtins, display hook and pdb IPython installed."""
+        self.subshells.stop_all()
         for capture in self.fd_captures:
             capture.restore()
         self.stdin.uninstall()
         self._traps.close()
+        self.relay.release()
+        self.port.wake.close(linger=0)
 
     # --- the loop ------------------------------------------------------------------
     def run(self, held: list[tuple[zmq.Socket, list[bytes]]] = ()) -> None:
@@ -144,25 +154,27 @@ class Kernel:
         gate.install()
         for socket, parts in held:
             if socket is self.shell_socket:
-                self.dispatch(socket, parts)
+                if (received := self._parse(parts)) is not None:
+                    self.dispatch_received(received)
             else:
                 self.control.initial.append(parts)
         self.control.start()
         try:
             while self._running:
-                if self._held:
-                    self._answer_held()
+                if self._pipe_has_message():
+                    if not self._from_control():
+                        break  # the control thread took a shutdown request
+                    continue
+                received = self.port.take()
+                if received is not None:
+                    self.dispatch_received(received)
                     continue
                 timeout = self._wait_timeout()
                 if timeout is not None and timeout <= 0:
                     break  # exit() grace period over
-                ready = self.idle.wait(self.shell.bridge.event_loop, timeout)
-                if not ready:
+                self.idle.wait(self.shell.bridge.event_loop, timeout)
+                if not self._ready():
                     self.shell.write_history()
-                if self._pipe in ready and not self._from_control():
-                    break  # the control thread took a shutdown request
-                if self.shell_socket in ready and not self._pipe_has_message():
-                    self.dispatch(self.shell_socket)
         finally:
             self._pipe.send(STOP)
             self.control.join(timeout=2)
@@ -177,27 +189,33 @@ class Kernel:
             return HISTORY_WRITE_IDLE
         return None
 
+    def _watched(self) -> list[int]:
+        return [self._pipe.getsockopt(zmq.FD), *self.port.watched()]
+
+    def _ready(self) -> bool:
+        """Whether the control thread or a client has something for the main shell."""
+        return self._pipe_has_message() or self.port.ready()
+
     def _while_awaiting(self) -> None:
         """Shell messages that arrive while a cell awaits: comm messages are handled at
         once (the cell may be waiting for a widget's reply); the others wait their
         turn."""
         if not self.executing:
             return
-        while self.shell_socket.poll(0):
-            received = self.receive(self.shell_socket)
-            if received is None:
-                continue
+        later: list[Received] = []
+        while (received := self.port.take()) is not None:
             if received[1]["header"]["msg_type"] in COMM_MESSAGES:
                 self._handle_comm_now(received)
             else:
-                self._held.append(received)
+                later.append(received)
+        self.port.inbox.extendleft(reversed(later))
 
     def _handle_comm_now(self, received: tuple[list[bytes], Message]) -> None:
         """Handle a comm message ahead of its turn, in the middle of a request (whose
         parent stays the shell's afterwards)."""
         cell, cell_ident = self.shell.get_parent(), self._parent_ident["shell"]
         try:
-            self.dispatch(self.shell_socket, received=received)
+            self.dispatch_received(received)
         finally:
             self.shell.set_parent(cell)
             self._parent_ident["shell"] = cell_ident
@@ -207,23 +225,22 @@ class Kernel:
         the frontend's echoes of them (outputcapture.py says why); bounded."""
         expected = self.iopub.captures.take(msg["header"]["msg_id"])
         deadline = time.monotonic() + ECHO_WAIT
+        later: list[Received] = []
         while expected > 0:
             quiet = min(ECHO_QUIET, deadline - time.monotonic())
-            if quiet <= 0 or not self.shell_socket.poll(quiet * 1000):
-                return  # this frontend does not echo (or has stopped)
-            received = self.receive(self.shell_socket)
+            if quiet <= 0 or not self.port.poll(quiet):
+                break  # this frontend does not echo (or has stopped)
+            received = self.port.take()
             if received is None:
                 continue
             echo = received[1]
             if echo["header"]["msg_type"] not in COMM_MESSAGES:
-                self._held.append(received)
+                later.append(received)
                 continue
             if echo.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]:
                 expected -= 1
             self._handle_comm_now(received)
-
-    def _answer_held(self) -> None:
-        self.dispatch(self.shell_socket, received=self._held.popleft())
+        self.port.inbox.extendleft(reversed(later))
 
     def _pipe_has_message(self) -> bool:
         return bool(self._pipe.getsockopt(zmq.EVENTS) & zmq.POLLIN)
@@ -241,7 +258,7 @@ class Kernel:
             handler = self.handlers[msg["header"]["msg_type"]]
             self.shell.set_parent(msg)  # its output belongs to it, as a shell request's
             self.handle(self.control_replies, idents, msg, handler, "control")
-        return True
+        return True  # (or the watched descriptors changed: the next wait sees to it)
 
     def receive(
         self, socket: zmq.Socket, parts: list[Any] | None = None
@@ -258,6 +275,10 @@ class Kernel:
                     socket.getsockopt(zmq.EVENTS)
             except zmq.Again:
                 return None
+        return self._parse(parts)
+
+    def _parse(self, parts: list[Any]) -> Received | None:
+        """Verify one message; invalid ones are logged and dropped."""
         try:
             idents, frames = self.session.feed_identities(parts)
             msg = self.session.deserialize(frames)
@@ -273,25 +294,43 @@ class Kernel:
             return None
         return idents, msg
 
-    def dispatch(
-        self,
-        socket: zmq.Socket,
-        parts: list[Any] | None = None,
-        received: tuple[list[bytes], Message] | None = None,
-    ) -> None:
-        """Read one shell message from ``socket`` (or take ``parts``, or the message
-        ``received`` already) and answer it."""
-        if received is None:
-            received = self.receive(socket, parts)
-        if received is None:
-            return
+    def dispatch_received(self, received: Received) -> None:
+        """Answer one shell request, on the main shell's thread or a subshell's."""
         idents, msg = received
-        msg_type = msg["header"]["msg_type"]
+        header = msg["header"]
+        msg_type = header["msg_type"]
+        subshell_id = header.get("subshell_id")
+        if subshell_id is not None and self._subshell() is None:
+            try:
+                self.subshells.get(subshell_id)  # routed here on purpose (a comm reply)
+            except UnknownSubshellError as err:
+                self.send_unknown_subshell_reply(self.port, idents, msg, err)
+                return
         handler = self.handlers.get(msg_type)
         if handler is None:
             log.warning("unknown message type %r ignored", msg_type)
             return
-        self.handle(socket, idents, msg, handler, "shell")
+        self.handle(self.port, idents, msg, handler, "shell")
+
+    def send_unknown_subshell_reply(
+        self, socket: Any, idents: list[bytes], msg: Message, err: UnknownSubshellError
+    ) -> None:
+        """A request for a subshell that is not there is answered with an error, between
+        busy and idle (a comm message has no reply: the idle is all a client sees)."""
+        log.warning("cannot handle %s: %s", msg["header"]["msg_type"], err)
+        self.iopub.status("busy", msg)
+        content = {"status": "error", "ename": type(err).__name__, "evalue": str(err)}
+        content["traceback"] = []
+        msg_type = msg["header"]["msg_type"].rsplit("_", 1)[0] + "_reply"
+        self.session.send(
+            socket, msg_type, content, msg, ident=idents, metadata={"status": "error"}
+        )
+        self.iopub.status("idle", msg)
+
+    def _subshell(self) -> Subshell | None:
+        """The subshell whose thread this is (None on the main shell's)."""
+        thread = threading.current_thread()
+        return thread if isinstance(thread, Subshell) else None
 
     def handle(
         self, socket: Any, idents: list[bytes], msg: Message, handler: Handler, channel: str
@@ -387,57 +426,54 @@ class Kernel:
         reply["payload"] = shell.payload_manager.read_payload()
         if reply["payload"]:
             shell.payload_manager.clear_payload()
-        queued: list[tuple[list[bytes], Message]] = []
+        subshell = self._subshell()
+        queued: list[Received] = []
         if error is not None and not silent and content.get("stop_on_error", True):
             # Requests already queued behind the failed cell are aborted, answered
             # after the error reply (as ipykernel orders them). They are read before
             # the reply is sent, so a request sent after the client saw the error is
             # never among them.
-            queued = self._read_queued()
-        self._await_capture_echoes(msg)
+            queued = subshell.queued() if subshell is not None else self._read_queued()
+        if subshell is None:
+            self._await_capture_echoes(msg)
         metadata = {"started": started, "dependencies_met": True, "status": reply["status"]}
         self.session.send(socket, "execute_reply", reply, msg, ident=idents, metadata=metadata)
         self._abort(queued)
-        if shell.exit_now and self._exit_at is None:
+        if shell.exit_now and self._exit_at is None and subshell is None:
             self._exit_at = time.monotonic() + EXIT_GRACE
 
     def _run_cell(self, code: str, store_history: bool, silent: bool, msg: Message) -> CellResult:
-        """Run the cell with interrupts enabled; its result holds the error it ended
-        with, if any."""
+        """Run the cell with interrupts enabled (on the main shell; a subshell's cell
+        is not interrupted); its result holds the error it ended with, if any."""
         shell = self.shell
+        cell_id = (msg.get("metadata") or {}).get("cellId")
+        if threading.current_thread() is not self._main_thread:
+            return shell.run_cell(code, store_history, silent, cell_id=cell_id)
         self.executing = True
         try:
             with gate.user_code():
-                return shell.run_cell(
-                    code,
-                    store_history=store_history,
-                    silent=silent,
-                    cell_id=(msg.get("metadata") or {}).get("cellId"),
-                )
+                return shell.run_cell(code, store_history, silent, cell_id=cell_id)
         except KeyboardInterrupt as interrupt:  # landed in the shell, outside user code
             gate.disarm()
             return shell.report_interrupt(code, interrupt)
         finally:
             self.executing = False
 
-    def _read_queued(self) -> list[tuple[list[bytes], Message]]:
-        """The shell requests waiting now (held, then in the socket)."""
-        queued = list(self._held)
-        self._held.clear()
-        while self.shell_socket.poll(0):
-            received = self.receive(self.shell_socket)
-            if received is not None:
-                queued.append(received)
+    def _read_queued(self) -> list[Received]:
+        """The main shell's requests waiting now."""
+        queued = []
+        while (received := self.port.take()) is not None:
+            queued.append(received)
         return queued
 
-    def _abort(self, queued: list[tuple[list[bytes], Message]]) -> None:
+    def _abort(self, queued: list[Received]) -> None:
         """Answer execute requests with status 'aborted'; other requests normally."""
-        for idents, msg in queued:
-            msg_type = msg["header"]["msg_type"]
-            if msg_type == "execute_request":
-                self.handle(self.shell_socket, idents, msg, self._aborted, "shell")
-            elif (handler := self.handlers.get(msg_type)) is not None:
-                self.handle(self.shell_socket, idents, msg, handler, "shell")
+        for received in queued:
+            idents, msg = received
+            if msg["header"]["msg_type"] == "execute_request":
+                self.handle(self.port, idents, msg, self._aborted, "shell")
+            else:
+                self.dispatch_received(received)
 
     def _aborted(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         self.reply(socket, idents, msg, {"status": "aborted"})
@@ -455,6 +491,10 @@ class Kernel:
         content["status"] = "ok"
         self.reply(socket, idents, msg, content)
 
+    def comm_route(self, content: dict[str, Any], subshell_id: str | None) -> str | None:
+        """The shell a comm message from the frontend goes to (control thread)."""
+        return comms.reply_route(self.comm_manager, content, subshell_id)
+
     def comm_info_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         target = msg["content"].get("target_name")
         self.reply(socket, idents, msg, comms.comm_info(self.comm_manager, target))
@@ -464,8 +504,9 @@ class Kernel:
         stop the callback, not the kernel."""
 
         def handler(socket: Any, idents: list[bytes], msg: Message) -> None:
-            if self.executing:
-                # Handled while an awaiting cell runs: an interrupt is the cell's.
+            if self.executing or threading.current_thread() is not self._main_thread:
+                # Handled while an awaiting cell runs (an interrupt is the cell's), or
+                # on a subshell (never interrupted).
                 try:
                     handle(socket, idents, msg)
                 finally:

@@ -12,6 +12,7 @@ import os
 import pdb
 import sys
 import tempfile
+import threading
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -49,6 +50,10 @@ def cell_filename(raw_cell: str, number: int) -> str:
 
 
 _CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
+
+
+# matplotlib backends (and IPython gui names) that draw in the frontend: no event loop.
+NO_EVENT_LOOP = frozenset({None, "inline", "nbagg", "notebook", "webagg", "ipympl", "widget"})
 
 
 @contextmanager
@@ -90,8 +95,20 @@ class PyO3Shell(ZMQInteractiveShell):
         # Cells reach the history database when the kernel is idle (write_history),
         # never from IPython's saving thread in the middle of an execute.
         self.history_manager.db_cache_size = 2**31
-        # Tracebacks shown while the current cell runs: (exception, its lines).
-        self._shown: list[tuple[BaseException, list[str]]] = []
+        # Per thread (the main shell's, a subshell's): tracebacks shown while its
+        # current cell runs, (exception, its lines).
+        self._this_thread = threading.local()
+
+    @property
+    def _shown(self) -> list[tuple[BaseException, list[str]]]:
+        shown = getattr(self._this_thread, "shown", None)
+        if shown is None:
+            shown = self._this_thread.shown = []
+        return shown
+
+    @_shown.setter
+    def _shown(self, shown: list[tuple[BaseException, list[str]]]) -> None:
+        self._this_thread.shown = shown
 
     def init_display_formatter(self) -> None:
         self.display_formatter = KernelDisplayFormatter(parent=self)
@@ -102,9 +119,10 @@ class PyO3Shell(ZMQInteractiveShell):
         pass
 
     def enable_gui(self, gui: str | None = None) -> None:
-        """Inline output needs no GUI event loop; GUI loops (qt, tk, ...) are not
+        """Backends drawn in the notebook (inline, nbagg/notebook, webagg, ipympl/widget)
+        need no GUI event loop, as in ipykernel; GUI loops (qt, tk, ...) are not
         integrated with this kernel's loop."""
-        if gui not in (None, "inline"):
+        if gui not in NO_EVENT_LOOP:
             raise UsageError(
                 f"GUI event loop {gui!r} is not supported by pyo3-kernel; "
                 "use %matplotlib inline (the default)"
@@ -124,10 +142,21 @@ class PyO3Shell(ZMQInteractiveShell):
         self._shown.append((evalue, list(stb)))
         super()._showtraceback(etype, evalue, stb)
 
+    def showtraceback(self, *args: Any, **kwargs: Any) -> None:
+        self._this_thread.showing = True
+        try:
+            super().showtraceback(*args, **kwargs)
+        finally:
+            self._this_thread.showing = False
+
     def debugger(self, force: bool = False) -> None:
         """``%pdb`` after an error. When the debugger itself fails (it asks for input,
         and the frontend allows none, as nbclient's), its error is shown once and the
-        cell ends; it is not debugged in turn."""
+        cell ends with the error it had; it is not debugged in turn. Started by
+        ``%debug`` instead, its failure is the cell's error."""
+        if not getattr(self._this_thread, "showing", False):
+            super().debugger(force)
+            return
         try:
             super().debugger(force)
         except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import getpass
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -22,8 +23,10 @@ class StdinForwarder:
     def __init__(self, kernel: Kernel, socket: zmq.Socket) -> None:
         self.kernel = kernel
         self.socket = socket
-        self.allow = False
-        self.parent: tuple[list[bytes], dict[str, Any]] = ([], {})
+        # Each thread answers its own request (the main shell's, a subshell's).
+        self._local = threading.local()
+        # One input request at a time on the socket, whichever thread asks.
+        self._lock = threading.Lock()
 
     def install(self) -> None:
         self._saved = (builtins.input, getpass.getpass)
@@ -35,9 +38,10 @@ class StdinForwarder:
         builtins.input, getpass.getpass = self._saved
 
     def set_parent(self, idents: list[bytes], parent: dict[str, Any], allow: bool) -> None:
-        """Input requests go to the client of this execute request, if it allows them."""
-        self.parent = (idents, parent)
-        self.allow = allow
+        """This thread's input requests go to the client of this execute request, if it
+        allows them."""
+        self._local.parent = (idents, parent)
+        self._local.allow = allow
 
     def input(self, prompt: object = "") -> str:
         try:
@@ -54,7 +58,7 @@ class StdinForwarder:
             raise KeyboardInterrupt from None
 
     def request(self, prompt: str, password: bool) -> str:
-        if not self.allow:
+        if not getattr(self._local, "allow", False):
             # IPython's exception and ipykernel's words: code catches the one and
             # tests match the other.
             raise StdinNotImplementedError(
@@ -62,7 +66,11 @@ class StdinForwarder:
             )
         sys.stdout.flush()
         sys.stderr.flush()
-        idents, parent = self.parent
+        idents, parent = self._local.parent
+        with self._lock:
+            return self._ask(idents, parent, prompt, password)
+
+    def _ask(self, idents: list[bytes], parent: dict[str, Any], prompt: str, password: bool) -> str:
         session = self.kernel.session
         with gate.critical():
             while self.socket.poll(0):  # stale replies from an interrupted request

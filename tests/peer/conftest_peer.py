@@ -27,14 +27,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 #     our test that covers the same behaviour over the protocol, or
 #   - it needs a feature that another open issue schedules; the reason names the issue.
 # Anything else that fails is a bug of the kernel: fix it, do not list it.
-EXCLUDED: dict[str, str] = {
-    "tests/test_message_spec.py::test_kernel_info_request": (
-        "wants 'kernel subshells' in supported_features: kernel subshells are issue #15"
-    ),
-    "tests/test_message_spec.py::test_subshell": (
-        "create/list/delete_subshell_request: kernel subshells are issue #15"
-    ),
-}
+EXCLUDED: dict[str, str] = {}
 
 # Kernelspec names the suites start: ipykernel's tests use "python3"; nbclient's use
 # "python", which jupyter_client maps to "python3" (the runner redirects both).
