@@ -16,9 +16,11 @@ use pyo3::prelude::*;
 use pyo3::types::{
     PyCode, PyCodeMethods, PyDict, PyList, PyModule, PyString, PyTraceback, PyTuple,
 };
+use std::collections::HashMap;
 use std::ffi::{c_int, CString};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 const PYCF_ONLY_AST: c_int = 0x0400;
 const PYCF_ALLOW_TOP_LEVEL_AWAIT: c_int = 0x2000;
@@ -62,12 +64,13 @@ pub struct Executor {
     /// `__future__` features turned on by earlier cells (shared with awaiting cells,
     /// which compile their statements as they reach them).
     future_flags: Arc<AtomicI32>,
-    /// The namespace's event loop: the current event loop of the thread that runs
-    /// cells, so `asyncio.get_event_loop()` in any cell returns it, and the loop
-    /// awaiting cells run on. Only those cells run it here (so `asyncio.run()` works
-    /// in every other cell); whoever owns the thread may run it in between, to let
-    /// tasks that cells created go on. Replaced only when it is closed or broken.
-    event_loop: Mutex<Option<Py<PyAny>>>,
+    /// The event loop of each thread that runs cells (a host may run cells on more
+    /// than one): its current event loop, so `asyncio.get_event_loop()` in any cell
+    /// returns it, and the loop awaiting cells run on. Only those cells run it here
+    /// (so `asyncio.run()` works in every other cell); whoever owns the thread may run
+    /// it in between, to let tasks that cells created go on. Replaced only when it is
+    /// closed or broken.
+    event_loops: Mutex<HashMap<ThreadId, Py<PyAny>>>,
 }
 
 #[pymethods]
@@ -89,11 +92,30 @@ impl Executor {
         self.namespace.clone_ref(py)
     }
 
-    /// The namespace's event loop (a new one if the last was closed); it is made the
-    /// current event loop of the calling thread.
+    /// The calling thread's event loop for cells (a new one if the last was closed);
+    /// it is made the current event loop of the thread.
     #[getter(event_loop)]
     fn py_event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.event_loop(py)
+    }
+
+    /// Closes and forgets the calling thread's event loop (a thread that ran cells is
+    /// ending); its unfinished tasks are dropped.
+    fn release_event_loop(&self, py: Python<'_>) -> PyResult<()> {
+        let released = self
+            .event_loops
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("event loop lock poisoned"))?
+            .remove(&std::thread::current().id());
+        if let Some(event_loop) = released {
+            let event_loop = event_loop.bind(py);
+            if !event_loop.call_method0("is_running")?.is_truthy()? {
+                event_loop.call_method0("close")?;
+            }
+            py.import("asyncio")?
+                .call_method1("set_event_loop", (py.None(),))?;
+        }
+        Ok(())
     }
 
     /// Runs `source` as one cell compiled under `filename`. Never raises for errors in
@@ -143,7 +165,7 @@ impl Executor {
         let executor = Self {
             namespace: namespace.unbind(),
             future_flags: Arc::new(AtomicI32::new(0)),
-            event_loop: Mutex::new(None),
+            event_loops: Mutex::new(HashMap::new()),
         };
         executor.event_loop(py)?;
         Ok(executor)
@@ -363,13 +385,16 @@ impl Executor {
     /// The event loop (a new one if there was none or it was closed), made the
     /// current event loop of this thread.
     pub fn event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let mut slot = self
-            .event_loop
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("event loop lock poisoned"))?;
+        let thread = std::thread::current().id();
         let asyncio = py.import("asyncio")?;
-        if let Some(event_loop) = slot.as_ref() {
-            let event_loop = event_loop.bind(py).clone();
+        let existing = self
+            .event_loops
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("event loop lock poisoned"))?
+            .get(&thread)
+            .map(|event_loop| event_loop.clone_ref(py));
+        if let Some(event_loop) = existing {
+            let event_loop = event_loop.into_bound(py);
             if !event_loop.call_method0("is_closed")?.is_truthy()? {
                 asyncio.call_method1("set_event_loop", (&event_loop,))?;
                 return Ok(event_loop);
@@ -377,7 +402,10 @@ impl Executor {
         }
         let created = asyncio.call_method0("new_event_loop")?;
         asyncio.call_method1("set_event_loop", (&created,))?;
-        *slot = Some(created.clone().unbind());
+        self.event_loops
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("event loop lock poisoned"))?
+            .insert(thread, created.clone().unbind());
         Ok(created)
     }
 
@@ -398,8 +426,8 @@ impl Executor {
             }
         }
         if running {
-            if let Ok(mut slot) = self.event_loop.lock() {
-                *slot = None;
+            if let Ok(mut loops) = self.event_loops.lock() {
+                loops.remove(&std::thread::current().id());
             }
             let _ = self.event_loop(py);
         }

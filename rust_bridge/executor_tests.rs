@@ -279,3 +279,32 @@ fn errors_in_awaiting_cells_keep_the_cell_line_and_the_statements_before() {
         assert_eq!(value(py, &run(py, ex, "before", 6)), "1");
     });
 }
+
+#[test]
+fn each_thread_awaits_on_its_own_event_loop() {
+    with_executor(|py, ex| {
+        let main_loop = ex.event_loop(py).expect("loop").unbind();
+        let other = py.detach(|| {
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        Python::attach(|py| {
+                            run(py, ex, "import asyncio\nawait asyncio.sleep(0)", 1);
+                            let looped = ex.event_loop(py).expect("loop").unbind();
+                            ex.release_event_loop(py).expect("release");
+                            looped
+                        })
+                    })
+                    .join()
+                    .expect("thread")
+            })
+        });
+        assert!(!main_loop.bind(py).is(other.bind(py)));
+        let closed = other.bind(py).call_method0("is_closed").expect("closed");
+        assert!(
+            closed.is_truthy().expect("bool"),
+            "a released loop is closed"
+        );
+        assert!(ex.event_loop(py).expect("loop").is(main_loop.bind(py)));
+    });
+}

@@ -31,9 +31,9 @@ class Executor:
     filename and run (``check_signals`` between them), and a trailing expression is
     evaluated for its value. The cell's text is registered in ``linecache``, so
     tracebacks and ``inspect.getsource`` show its lines. ``from __future__`` imports
-    carry over to later cells. The executor has one event loop, the current event loop
-    of the thread running cells: a cell with top-level ``await`` runs as one task on
-    it (every statement inside the loop); other cells run with it stopped, so
+    carry over to later cells. The executor has an event loop for each thread running
+    cells, that thread's current event loop: a cell with top-level ``await`` runs as
+    one task on it (every statement inside the loop); other cells run with it stopped, so
     ``asyncio.run()`` works in them. Context variables a cell sets outlast the cell.
     Rust panics surface as ``RuntimeError``.
     """
@@ -47,9 +47,12 @@ class Executor:
 
     @property
     def event_loop(self) -> Any:
-        """The namespace's asyncio event loop (a new one if the last was closed), made
-        the calling thread's current event loop. Whoever owns the thread may run it
-        between cells, so tasks cells created go on."""
+        """The calling thread's asyncio event loop for cells (a new one if the last was
+        closed), made the thread's current event loop. Whoever owns the thread may run
+        it between cells, so tasks cells created go on."""
+
+    def release_event_loop(self) -> None:
+        """Close and forget the calling thread's event loop (the thread is ending)."""
 
     def run_cell(self, source: str, filename: str) -> CellOutcome:
         """Run ``source`` as one cell named ``filename``. Errors in the cell are

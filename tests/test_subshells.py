@@ -148,3 +148,17 @@ def test_widget_value_set_through_a_subshell_while_the_main_shell_is_busy(k):
     assert out == "42\n", (reply, out)
     assert wait_for_shell_reply(kc, busy, 15)["content"]["status"] == "ok"
     control(kc, "delete_subshell_request", {"subshell_id": sub})
+
+
+def test_awaiting_cells_run_in_subshells_and_the_main_shell_at_once(k):
+    kc = k.kc
+    sub = control(kc, "create_subshell_request")["subshell_id"]
+    run(kc, "import asyncio, threading\nboth = threading.Barrier(2)")
+    # Each shell awaits on its own event loop; neither is "already running" for the other.
+    main = send(kc, "both.wait()\nawait asyncio.sleep(0.2)\nprint('main done')")
+    reply, out = run(kc, "both.wait()\nawait asyncio.sleep(0.1)\nprint('subshell done')", sub)
+    assert reply["status"] == "ok" and out == "subshell done\n", (reply, out)
+    assert wait_for_shell_reply(kc, main, QUICK)["content"]["status"] == "ok"
+    reply, out = run(kc, "await asyncio.sleep(0)\nprint('again')", sub)
+    assert out == "again\n", reply
+    control(kc, "delete_subshell_request", {"subshell_id": sub})

@@ -6,6 +6,7 @@ that subshell's thread, through the same executor and IPython shell, while the m
 shell may be busy (JupyterLab sends widget messages this way, so widgets answer
 during a long cell). Each subshell answers its requests one at a time, in order.
 
+A subshell has its own asyncio event loop (as in ipykernel), for its awaiting cells.
 Interrupts reach the main shell only (SIGINT is delivered to the main thread), as in
 ipykernel: a subshell's cell runs on. Deleting a subshell lets its current request
 finish; later requests for it are answered with an UnknownSubshellError.
@@ -59,6 +60,7 @@ class Subshell(threading.Thread):
             while (received := self.requests.get()) is not None:
                 self.kernel.dispatch_received(received)
         finally:
+            self.kernel.shell.bridge.release_event_loop()
             self.kernel.control.subshell_ended()
             self.kernel.relay.release()
 
