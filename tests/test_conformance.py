@@ -128,3 +128,10 @@ class PyO3KernelTests(jkt.KernelTests):
             reply = self.kc.get_shell_msg(timeout=jkt.TIMEOUT)
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
+
+
+class PyO3IopubWelcomeTests(jkt.IopubWelcomeTests):
+    """Protocol 5.4: the first IOPub message a new subscriber gets is iopub_welcome."""
+
+    kernel_name = kernel_name()
+    support_iopub_welcome = True

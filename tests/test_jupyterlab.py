@@ -280,3 +280,48 @@ def interrupt_and_check(page) -> None:
     expect(cells.nth(before + 1).locator(".jp-OutputArea-output")).to_have_text(
         "'time is still imported'", timeout=UI
     )
+
+
+def test_subshell_console_answers_while_the_notebook_sleeps(tour):
+    with screenshot_on_failure(tour, "subshell-console"):
+        subshell_console_and_check(tour)
+
+
+def subshell_console_and_check(page) -> None:
+    expect = playwright_api.expect
+    # JupyterLab offers the command only for kernels that support subshells.
+    page.keyboard.press("Control+Shift+C")
+    page.keyboard.insert_text("New Subshell Console for Notebook")
+    page.locator(".lm-CommandPalette-item", has_text="New Subshell Console").first.click()
+    prompt = page.locator(".jp-ConsolePanel .jp-CodeConsole-promptCell .cm-content")
+    prompt.wait_for()
+
+    # The notebook's kernel goes to sleep in a new cell below the last one.
+    cells = code_cells(page)
+    before = cells.count()
+    cells.last.locator(".jp-InputArea-prompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    expect(cells).to_have_count(before + 1)
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text(
+        "import time; probe = 'set in the notebook'; print('sleeping'); time.sleep(10)"
+    )
+    page.keyboard.press("Shift+Enter")
+    sleeper = cells.nth(before)
+    expect(sleeper.locator(".jp-OutputArea")).to_contain_text("sleeping", timeout=UI)
+    indicator = page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")
+    expect(indicator).to_have_attribute("data-status", "busy")
+
+    asked = time.monotonic()
+    prompt.click()
+    page.keyboard.insert_text("probe + ', read from a subshell'")
+    page.keyboard.press("Shift+Enter")
+    answer = page.locator(".jp-ConsolePanel .jp-OutputArea-output")
+    expect(answer.filter(has_text="read from a subshell")).to_have_count(1, timeout=8_000)
+    # Answered while the notebook's cell still sleeps.
+    expect(indicator).to_have_attribute("data-status", "busy")
+    assert time.monotonic() - asked < 8
+    page.mouse.move(5, 500)
+    screenshot(page, "03-subshell-console-while-busy.png")
+    wait_idle(page, timeout=20_000)

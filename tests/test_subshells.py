@@ -162,3 +162,18 @@ def test_awaiting_cells_run_in_subshells_and_the_main_shell_at_once(k):
     reply, out = run(kc, "await asyncio.sleep(0)\nprint('again')", sub)
     assert out == "again\n", reply
     control(kc, "delete_subshell_request", {"subshell_id": sub})
+
+
+def test_kernel_info_is_answered_while_the_main_shell_is_busy(k):
+    if k.name != "pyo3":
+        pytest.skip("ipykernel 7.4 answers a shell kernel_info on the busy main shell")
+    kc = k.kc
+    sub = control(kc, "create_subshell_request")["subshell_id"]
+    run(kc, "import time, threading\nstarted = threading.Event()")
+    busy = send(kc, "started.set()\ntime.sleep(5)")
+    run(kc, "started.wait(5)", sub)  # the main shell's cell is running now
+    info = kc.kernel_info()  # no subshell_id: JupyterLab's consoles ask this way
+    reply = wait_for_shell_reply(kc, info, 2)
+    assert reply["content"]["status"] == "ok", reply
+    assert wait_for_shell_reply(kc, busy, 15)["content"]["status"] == "ok"
+    control(kc, "delete_subshell_request", {"subshell_id": sub})

@@ -9,8 +9,9 @@ import uuid
 
 import zmq
 
-from . import bootstrap, children, connection
+from . import bootstrap, children, connection, wire
 from .interrupts import gate
+from .pubsocket import LockedSocket, Welcomer
 
 
 def import_kernel_modules() -> None:
@@ -71,8 +72,10 @@ def serve(
         )
     connection.start_heartbeat(sockets["hb"])
     session_id = uuid.uuid4().hex
+    signer = wire.Signer(conn.key, conn.signature_scheme)
+    iopub = LockedSocket(sockets["iopub"], Welcomer(signer, session_id))
     imported = bootstrap.import_in_background(import_kernel_modules)
-    held = bootstrap.EarlyReplies(conn, session_id, sockets).serve_until(imported)
+    held = bootstrap.EarlyReplies(signer, session_id, sockets, iopub).serve_until(imported)
     imported.wait()
 
     from .kernel import Kernel
@@ -86,7 +89,7 @@ def serve(
         session=session_id,
     )
     shell_app = KernelShellApp.from_arguments(shell_args or [])
-    kernel = Kernel(session, sockets, context, shell_app, conn.ports)
+    kernel = Kernel(session, sockets, context, iopub, shell_app, conn.ports)
     kernel.connection_file = os.path.abspath(connection_file)
     shell_app.start_shell(kernel.shell)
     try:
@@ -98,5 +101,6 @@ def serve(
         children.terminate_children()
         kernel.close()
         gate.release()
+        iopub.close()
         connection.close(context, sockets)
     return 0

@@ -20,18 +20,25 @@ from typing import Any
 import zmq
 
 from . import info, wire
-from .connection import Connection
 from .interrupts import threads_started_here_ignore_sigint
+from .pubsocket import LockedSocket
 
 
 class EarlyReplies:
     """Answers kernel_info requests with a minimal, standard-library session."""
 
-    def __init__(self, conn: Connection, session_id: str, sockets: dict[str, zmq.Socket]):
-        self.signer = wire.Signer(conn.key, conn.signature_scheme)
+    def __init__(
+        self,
+        signer: wire.Signer,
+        session_id: str,
+        sockets: dict[str, zmq.Socket],
+        iopub: LockedSocket,
+    ):
+        self.signer = signer
         self.packer = wire.Packer()
         self.session_id = session_id
         self.sockets = sockets
+        self.iopub = iopub
         self.held: list[tuple[zmq.Socket, list[bytes]]] = []
 
     def _header(self, msg_type: str) -> dict[str, Any]:
@@ -45,7 +52,12 @@ class EarlyReplies:
         }
 
     def _send(
-        self, socket: zmq.Socket, idents: list[bytes], msg_type: str, parent: Any, content: Any
+        self,
+        socket: zmq.Socket | LockedSocket,
+        idents: list[bytes],
+        msg_type: str,
+        parent: Any,
+        content: Any,
     ) -> None:
         pack = self.packer.pack
         frames = [pack(self._header(msg_type)), pack(parent), b"{}", pack(content)]
@@ -53,7 +65,7 @@ class EarlyReplies:
 
     def _status(self, state: str, parent: Any) -> None:
         topic = f"kernel.{self.session_id}.status".encode()
-        self._send(self.sockets["iopub"], [topic], "status", parent, {"execution_state": state})
+        self._send(self.iopub, [topic], "status", parent, {"execution_state": state})
 
     def answer(self, socket: zmq.Socket) -> bool:
         """Answer the next message if it is a valid kernel_info_request; False if it is

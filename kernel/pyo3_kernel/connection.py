@@ -30,6 +30,9 @@ class Connection:
     key: bytes
     signature_scheme: str
     ports: dict[str, int]
+    # CurveZMQ keys (Z85), when the kernel manager provisions transport encryption.
+    curve_publickey: bytes | None = None
+    curve_secretkey: bytes | None = None
 
     def address(self, channel: str) -> str:
         port = self.ports[channel]
@@ -56,9 +59,26 @@ def load(path: str) -> Connection:
             key=str(info.get("key", "")).encode(),
             signature_scheme=str(info.get("signature_scheme", "hmac-sha256")),
             ports=ports,
+            **_curve_keys(info, path),
         )
     except (TypeError, ValueError) as err:
         raise ConnectionFileError(f"bad value in connection file {path}: {err}") from None
+
+
+def _curve_keys(info: dict[str, Any], path: str) -> dict[str, bytes]:
+    """The CurveZMQ key pair of a connection file (both, or none)."""
+    public, secret = info.get("curve_publickey"), info.get("curve_secretkey")
+    if public is None and secret is None:
+        return {}
+    if not (isinstance(public, str) and isinstance(secret, str)):
+        raise ConnectionFileError(
+            f"connection file {path} needs both curve_publickey and curve_secretkey"
+        )
+    if not zmq.has("curve"):
+        raise ConnectionFileError(
+            f"connection file {path} asks for CurveZMQ encryption, which this pyzmq lacks"
+        )
+    return {"curve_publickey": public.encode(), "curve_secretkey": secret.encode()}
 
 
 def new_file_name(directory: str) -> str:
@@ -83,6 +103,9 @@ def write(path: str, conn: Connection) -> None:
         signature_scheme=conn.signature_scheme,
         kernel_name="pyo3",
     )
+    if conn.curve_secretkey is not None and conn.curve_publickey is not None:
+        info["curve_publickey"] = conn.curve_publickey.decode()
+        info["curve_secretkey"] = conn.curve_secretkey.decode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(info, f, indent=2)
@@ -94,7 +117,7 @@ def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
         "shell": zmq.ROUTER,
         "control": zmq.ROUTER,
         "stdin": zmq.ROUTER,
-        "iopub": zmq.PUB,
+        "iopub": zmq.XPUB,  # subscriptions are answered with iopub_welcome (pubsocket.py)
         "hb": zmq.ROUTER,
     }
     sockets: dict[str, zmq.Socket] = {}
@@ -103,6 +126,13 @@ def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
         socket.linger = 1000
         if kind == zmq.ROUTER:
             socket.router_handover = 1
+        if kind == zmq.XPUB:
+            socket.xpub_verbose = 1  # every client's subscription, not only the first
+        if conn.curve_secretkey is not None:
+            # Encrypted and authenticated: a client needs the kernel's public key.
+            socket.curve_secretkey = conn.curve_secretkey
+            socket.curve_publickey = conn.curve_publickey
+            socket.curve_server = True
         if conn.ports[channel] == 0 and conn.transport == "tcp":
             conn.ports[channel] = socket.bind_to_random_port(f"tcp://{conn.ip}")
         else:

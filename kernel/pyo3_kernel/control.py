@@ -31,6 +31,7 @@ from . import replies
 from .children import terminate_children
 from .interrupts import block_sigint_in_this_thread, interrupt_main_thread
 from .subshells import Subshell, UnknownSubshellError
+from .usage import UsageMeter
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -76,7 +77,9 @@ class ControlThread(threading.Thread):
             "create_subshell_request": self.create_subshell_request,
             "delete_subshell_request": self.delete_subshell_request,
             "list_subshell_request": self.list_subshell_request,
+            "usage_request": self.usage_request,
         }
+        self._usage = UsageMeter()
 
     def run(self) -> None:
         block_sigint_in_this_thread()
@@ -161,6 +164,9 @@ class ControlThread(threading.Thread):
         ids = self.kernel.subshells.ids()
         self.kernel.reply(socket, idents, msg, {"status": "ok", "subshell_id": ids})
 
+    def usage_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+        self.kernel.session.send(socket, "usage_reply", self._usage.usage(), msg, ident=idents)
+
     # --- the shell socket, while subshells exist -----------------------------------
     def _start_routing(self) -> None:
         port = self.kernel.port
@@ -196,6 +202,13 @@ class ControlThread(threading.Thread):
             return
         idents, msg = received
         subshell_id = msg["header"].get("subshell_id")
+        if msg["header"]["msg_type"] == "kernel_info_request":
+            # Nothing of any shell's: answered at once, even while the shell it names
+            # is busy (a console opening on a subshell asks this first).
+            kernel.iopub.status("busy", msg)
+            kernel.reply(kernel.shell_socket, idents, msg, kernel.kernel_info())
+            kernel.iopub.status("idle", msg)
+            return
         if msg["header"]["msg_type"] in COMM_REPLIES:
             subshell_id = kernel.comm_route(msg["content"], subshell_id)
         if subshell_id is None:

@@ -10,7 +10,8 @@ from typing import Any
 
 from . import __version__
 
-PROTOCOL_VERSION = "5.3"
+# 5.4: iopub_welcome (pubsocket.py); 5.5: kernel subshells (subshells.py).
+PROTOCOL_VERSION = "5.5"
 # Like ipykernel, the kernel reports the implementation of the language it speaks:
 # IPython (its shell, magics and display system), at IPython's version, which is what
 # frontends and ipykernel's own message checks expect of an IPython kernel. The

@@ -12,6 +12,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+import zmq
+
 from . import DISPLAY_NAME, KERNEL_NAME
 
 LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
@@ -47,6 +49,9 @@ def write_spec(
     spec["display_name"] = display_name
     spec["interrupt_mode"] = interrupt_mode
     spec["env"] = env
+    if zmq.has("curve"):
+        # Kernel managers provision CurveZMQ keys only for kernels that say they can.
+        spec.setdefault("metadata", {})["supported_encryption"] = ["curve"]
     (directory / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
     for logo in LOGOS:
         (directory / logo).write_bytes((template / logo).read_bytes())

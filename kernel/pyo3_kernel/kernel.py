@@ -29,6 +29,7 @@ from .idle import IdleWaiter
 from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
 from .iostream import OutStream, StreamBuffer
+from .pubsocket import LockedSocket
 from .replies import CONTROL, Relay, RelayedSocket
 from .shell import CellResult, PyO3Shell, use_interruptible_pdb
 from .shellport import Received, ShellPort
@@ -66,12 +67,13 @@ class Kernel:
         session: Session,
         sockets: dict[str, zmq.Socket],
         context: zmq.Context,
+        iopub: LockedSocket,
         shell_app: KernelShellApp,
         ports: dict[str, int] | None = None,
     ) -> None:
         self.session = session
         self.shell_socket = sockets["shell"]
-        self.iopub = IOPub(session, sockets["iopub"])
+        self.iopub = IOPub(session, iopub)
         # Code written for ipykernel sends with `kernel.session` on `kernel.iopub_socket`.
         self.iopub_socket = self.iopub.socket
         self.ports = dict(ports or {})

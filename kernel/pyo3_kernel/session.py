@@ -23,7 +23,7 @@ from jupyter_client.session import DONE, Session, extract_header
 from traitlets import observe
 
 from . import info, wire
-from .iopub import LockedSocket
+from .pubsocket import LockedSocket
 from .wire import DELIMITER
 
 Message = dict[str, Any]
