@@ -177,3 +177,26 @@ def test_kernel_info_is_answered_while_the_main_shell_is_busy(k):
     assert reply["content"]["status"] == "ok", reply
     assert wait_for_shell_reply(kc, busy, 15)["content"]["status"] == "ok"
     control(kc, "delete_subshell_request", {"subshell_id": sub})
+
+
+def test_output_of_post_execute_hooks_and_comm_handlers_on_subshells_arrives(k):
+    # ipykernel#1564: output from post_execute during a subshell's comm message was lost.
+    kc = k.kc
+    sub = control(kc, "create_subshell_request")["subshell_id"]
+    setup = (
+        "import comm\n"
+        "c = comm.create_comm(target_name='echo-test')\n"
+        "c.on_msg(lambda msg: print('comm handler got', msg['content']['data']['n']))\n"
+        "print(c.comm_id)"
+    )
+    comm_id = run(kc, setup)[1].strip()
+    run(kc, "def hook():\n    print('post_execute ran')")
+    run(kc, "get_ipython().events.register('post_execute', hook)")
+    reply, out = run(kc, "x = 1", sub)
+    assert "post_execute ran" in out, (reply, out)
+    msg = kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"n": 5}})
+    msg["header"]["subshell_id"] = sub
+    kc.shell_channel.send(msg)
+    outputs = collect_iopub(kc, msg["header"]["msg_id"], QUICK)
+    assert "comm handler got 5" in stream_text(outputs), outputs
+    control(kc, "delete_subshell_request", {"subshell_id": sub})
