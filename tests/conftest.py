@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # make `import kernel_helpers` work in any import mode
     sys.path.insert(0, _HERE)
 
+from fidelity_helpers import KERNELS, RunningKernel, running_kernel  # noqa: E402
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel  # noqa: E402
 from kernel_helpers import kernel_name, start_kernel, stop_kernel  # noqa: E402
 
@@ -51,3 +53,19 @@ def fresh_kernel(kernelspec_installed):
     km, kc = start_kernel(kernelspec_installed)
     yield kc
     stop_kernel(km, kc)
+
+
+# Fixtures of the tests that run on both pyo3 and ipykernel (test_fidelity_*.py and
+# others): ipykernel is the reference, so a test failing there is a wrong test.
+@pytest.fixture(scope="module", params=KERNELS)
+def shared(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
+    """A kernel of each kind, shared by the tests of a module."""
+    with running_kernel(request.param) as k:
+        yield k
+
+
+@pytest.fixture(params=KERNELS)
+def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
+    """A kernel of each kind, started for one test."""
+    with running_kernel(request.param) as k:
+        yield k

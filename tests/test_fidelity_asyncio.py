@@ -6,11 +6,10 @@ one marked pyo3-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fidelity_helpers import KERNELS, RunningKernel, iopub_until, running_kernel
+from fidelity_helpers import iopub_until
 from kernel_helpers import eval_text, run_ok, wait_for_shell_reply
 
 TICK_CELL = (
@@ -28,18 +27,6 @@ LATER_AWAITED_CELL = (
     "    return 'done'\n"
     "t2 = asyncio.get_event_loop().create_task(g())"
 )
-
-
-@pytest.fixture(scope="module", params=KERNELS)
-def shared(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
-
-
-@pytest.fixture(params=KERNELS)
-def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
 
 
 def _stdout_text(messages: list[dict]) -> str:

@@ -6,18 +6,14 @@ Each test runs on both kernelspecs (``pyo3`` and the reference ``python3``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fidelity_helpers import (
-    KERNELS,
-    RunningKernel,
     execute_with_id,
     iopub_until,
     is_idle_of,
     output_by_cell,
-    running_kernel,
     stream_runs,
 )
 from kernel_helpers import errors, eval_text, execute, run_ok, stream_text
@@ -102,18 +98,6 @@ p.start()
 p.join()
 time.sleep(0.5)
 """
-
-
-@pytest.fixture(scope="module", params=KERNELS)
-def shared(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
-
-
-@pytest.fixture(params=KERNELS)
-def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
 
 
 def run_cells_collecting_iopub(kc: Any, cells: list[str]) -> tuple[list[str], list[dict]]:

@@ -36,12 +36,6 @@ def nb(
         yield k
 
 
-@pytest.fixture(params=KERNELS)
-def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
-
-
 # -- sys.path and the working directory ---------------------------------------------------
 
 

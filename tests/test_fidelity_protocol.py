@@ -6,18 +6,12 @@ Each test runs on both kernelspecs (``pyo3`` and the reference ``python3``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from feature_helpers import wait_for_input_request
 from fidelity_helpers import (
-    KERNELS,
     QUICK,
-    RunningKernel,
     as_datetime,
     control_reply,
     execute_content,
-    running_kernel,
     send_request,
     shell_replies_in_order,
 )
@@ -25,18 +19,6 @@ from kernel_helpers import collect_iopub, eval_text, result_data, wait_for_shell
 from packaging.version import Version
 
 SLOW_FAILING_CELL = "import time\ntime.sleep(0.5)\nraise ValueError('x')"
-
-
-@pytest.fixture(scope="module", params=KERNELS)
-def shared(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
-
-
-@pytest.fixture(params=KERNELS)
-def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as k:
-        yield k
 
 
 def _statuses(replies: list[dict]) -> list[tuple[str, str]]:

@@ -197,6 +197,18 @@ def code_cells(page):
     return page.locator(".jp-NotebookPanel .jp-Notebook .jp-CodeCell")
 
 
+def new_cell_below(page) -> None:
+    """A new cell below the last one, in edit mode: select the last, command mode,
+    `b`, Enter."""
+    cells = code_cells(page)
+    before = cells.count()
+    cells.last.locator(".jp-InputArea-prompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    playwright_api.expect(cells).to_have_count(before + 1)
+    page.keyboard.press("Enter")
+
+
 def test_run_all_cells_shows_the_table_and_the_plot(tour):
     with screenshot_on_failure(tour, "run-all"):
         run_all_and_check(tour)
@@ -242,12 +254,7 @@ def interrupt_and_check(page) -> None:
     expect = playwright_api.expect
     cells = code_cells(page)
     before = cells.count()
-    # A new cell below the last one: select it, command mode, `b`, edit mode.
-    cells.last.locator(".jp-InputArea-prompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")
-    expect(cells).to_have_count(before + 1)
-    page.keyboard.press("Enter")
+    new_cell_below(page)
     page.keyboard.insert_text("import time; print('sleeping'); time.sleep(30)")
     page.keyboard.press("Shift+Enter")  # runs it and adds an empty cell below
     expect(cells).to_have_count(before + 2)
@@ -299,11 +306,7 @@ def subshell_console_and_check(page) -> None:
     # The notebook's kernel goes to sleep in a new cell below the last one.
     cells = code_cells(page)
     before = cells.count()
-    cells.last.locator(".jp-InputArea-prompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")
-    expect(cells).to_have_count(before + 1)
-    page.keyboard.press("Enter")
+    new_cell_below(page)
     page.keyboard.insert_text(
         "import time; probe = 'set in the notebook'; print('sleeping'); time.sleep(10)"
     )

@@ -9,19 +9,11 @@ no threads or descriptors left behind by subshells that come and go.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from fidelity_helpers import KERNELS, RunningKernel, running_kernel
 from kernel_helpers import collect_iopub, stream_text, wait_for_shell_reply
 
 QUICK = 10
-
-
-@pytest.fixture(params=KERNELS)
-def k(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
-    with running_kernel(request.param) as kernel:
-        yield kernel
 
 
 def control(kc, msg_type: str, content: dict | None = None) -> dict:
@@ -49,15 +41,15 @@ def run(kc, code: str, subshell_id: str | None = None, timeout: float = 30) -> t
     return wait_for_shell_reply(kc, msg_id, timeout)["content"], stream_text(outputs)
 
 
-def test_kernel_info_advertises_subshells(k):
-    kc = k.kc
+def test_kernel_info_advertises_subshells(fresh):
+    kc = fresh.kc
     kc.kernel_info()
     reply = kc.get_shell_msg(timeout=QUICK)
     assert "kernel subshells" in reply["content"]["supported_features"], reply["content"]
 
 
-def test_shells_share_one_namespace(k):
-    kc = k.kc
+def test_shells_share_one_namespace(fresh):
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     assert run(kc, "x = 'from main'")[0]["status"] == "ok"
     assert run(kc, "print(x); y = 'from subshell'", sub)[1] == "from main\n"
@@ -65,8 +57,8 @@ def test_shells_share_one_namespace(k):
     control(kc, "delete_subshell_request", {"subshell_id": sub})
 
 
-def test_subshell_answers_while_the_main_shell_sleeps(k):
-    kc = k.kc
+def test_subshell_answers_while_the_main_shell_sleeps(fresh):
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     run(kc, "import time, threading\nx = 7\nstarted = threading.Event()")
     sleeping = send(kc, "started.set()\ntime.sleep(5)")
@@ -77,14 +69,14 @@ def test_subshell_answers_while_the_main_shell_sleeps(k):
     control(kc, "delete_subshell_request", {"subshell_id": sub})
 
 
-def test_interrupt_stops_the_main_shell_only(k):
-    kc = k.kc
+def test_interrupt_stops_the_main_shell_only(fresh):
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     run(kc, "import time, threading\nboth = threading.Barrier(3)")
     main = send(kc, "both.wait()\ntime.sleep(30)")
     other = send(kc, "both.wait()\ntime.sleep(1)\nprint('subshell done')", sub)
     run(kc, "both.wait()", control_free_subshell(kc))  # all three are running now
-    k.km.interrupt_kernel()
+    fresh.km.interrupt_kernel()
     main_reply = wait_for_shell_reply(kc, main, QUICK)["content"]
     assert main_reply["status"] == "error" and main_reply["ename"] == "KeyboardInterrupt"
     assert wait_for_shell_reply(kc, other, QUICK)["content"]["status"] == "ok"
@@ -97,16 +89,16 @@ def control_free_subshell(kc) -> str:
     return control(kc, "create_subshell_request")["subshell_id"]
 
 
-def test_request_to_a_deleted_subshell_gets_an_error_reply(k):
-    kc = k.kc
+def test_request_to_a_deleted_subshell_gets_an_error_reply(fresh):
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     assert control(kc, "delete_subshell_request", {"subshell_id": sub})["status"] == "ok"
     reply, _ = run(kc, "1", sub)
     assert reply["status"] == "error" and reply["ename"] == "UnknownSubshellError", reply
 
 
-def test_fifty_subshells_come_and_go_leaving_no_thread_or_descriptor(k):
-    kc = k.kc
+def test_fifty_subshells_come_and_go_leaving_no_thread_or_descriptor(fresh):
+    kc = fresh.kc
     count = (
         "import os, threading\nprint(threading.active_count(), len(os.listdir('/proc/self/fd')))"
     )
@@ -119,14 +111,14 @@ def test_fifty_subshells_come_and_go_leaving_no_thread_or_descriptor(k):
     threads_before, fds_before = map(int, before.split())
     threads_after, fds_after = map(int, run(kc, count)[1].split())
     assert threads_after == threads_before, (before, threads_after)
-    if k.name == "pyo3":  # ipykernel 7.4 keeps about one descriptor per subshell made
+    if fresh.name == "pyo3":  # ipykernel 7.4 keeps about one descriptor per subshell made
         assert fds_after <= fds_before + 2, (before, fds_after)
 
 
-def test_widget_value_set_through_a_subshell_while_the_main_shell_is_busy(k):
-    if k.name != "pyo3":
+def test_widget_value_set_through_a_subshell_while_the_main_shell_is_busy(fresh):
+    if fresh.name != "pyo3":
         pytest.skip("ipykernel 7.4 routes a widget's messages to the shell that made it")
-    kc = k.kc
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     reply, comm_id = run(
         kc, "import ipywidgets as w, time\nslider = w.IntSlider()\nprint(slider.comm.comm_id)"
@@ -150,8 +142,8 @@ def test_widget_value_set_through_a_subshell_while_the_main_shell_is_busy(k):
     control(kc, "delete_subshell_request", {"subshell_id": sub})
 
 
-def test_awaiting_cells_run_in_subshells_and_the_main_shell_at_once(k):
-    kc = k.kc
+def test_awaiting_cells_run_in_subshells_and_the_main_shell_at_once(fresh):
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     run(kc, "import asyncio, threading\nboth = threading.Barrier(2)")
     # Each shell awaits on its own event loop; neither is "already running" for the other.
@@ -164,10 +156,10 @@ def test_awaiting_cells_run_in_subshells_and_the_main_shell_at_once(k):
     control(kc, "delete_subshell_request", {"subshell_id": sub})
 
 
-def test_kernel_info_is_answered_while_the_main_shell_is_busy(k):
-    if k.name != "pyo3":
+def test_kernel_info_is_answered_while_the_main_shell_is_busy(fresh):
+    if fresh.name != "pyo3":
         pytest.skip("ipykernel 7.4 answers a shell kernel_info on the busy main shell")
-    kc = k.kc
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     run(kc, "import time, threading\nstarted = threading.Event()")
     busy = send(kc, "started.set()\ntime.sleep(5)")
@@ -179,9 +171,9 @@ def test_kernel_info_is_answered_while_the_main_shell_is_busy(k):
     control(kc, "delete_subshell_request", {"subshell_id": sub})
 
 
-def test_output_of_post_execute_hooks_and_comm_handlers_on_subshells_arrives(k):
+def test_output_of_post_execute_hooks_and_comm_handlers_on_subshells_arrives(fresh):
     # ipykernel#1564: output from post_execute during a subshell's comm message was lost.
-    kc = k.kc
+    kc = fresh.kc
     sub = control(kc, "create_subshell_request")["subshell_id"]
     setup = (
         "import comm\n"
