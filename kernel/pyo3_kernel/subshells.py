@@ -31,7 +31,7 @@ Message = dict[str, Any]
 Received = tuple[list[bytes], Message]
 # A deleted subshell's thread is waited for this long before the reply goes anyway
 # (it ends when its current request does).
-DELETE_WAIT = 2.0
+DELETE_WAIT = 1.0
 
 
 class UnknownSubshellError(KeyError):
