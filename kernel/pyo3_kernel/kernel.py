@@ -86,7 +86,7 @@ class Kernel:
         # (ipykernel's get_parent(channel) and _parent_ident, which libraries read).
         self._parents: dict[str, Message] = {"shell": {}, "control": {}}
         self._parent_ident: dict[str, list[bytes]] = {"shell": [], "control": []}
-        self._main_thread = threading.current_thread()
+        self._main_ident = threading.get_ident()
         self._pipe = context.socket(zmq.PAIR)
         self._pipe.bind(PIPE_ADDRESS)
         wake = context.socket(zmq.PAIR)
@@ -245,14 +245,14 @@ class Kernel:
         self.port.inbox.extendleft(reversed(later))
 
     def _pipe_has_message(self) -> bool:
-        return bool(self._pipe.getsockopt(zmq.EVENTS) & zmq.POLLIN)
+        return wire.readable(self._pipe)
 
     def _from_control(self) -> bool:
         """Handle what the control thread sent: a request that came on the control
         channel (answered before queued shell requests, as ipykernel does), or a
         shutdown (False)."""
         signal = self._pipe.recv()
-        self._pipe.getsockopt(zmq.EVENTS)  # re-arms its descriptor (see receive)
+        wire.readable(self._pipe)  # re-arms its descriptor
         if signal == SHUTDOWN:
             return False
         if signal == REQUEST:
@@ -271,10 +271,7 @@ class Kernel:
             try:
                 with gate.critical():
                     parts = wire.recv_multipart(socket, zmq.NOBLOCK)
-                    # ZeroMQ's descriptor signals only changes, and a receive can use
-                    # up the signal: reading the events re-arms it, so the event loop
-                    # hears of the next message (idle.py).
-                    socket.getsockopt(zmq.EVENTS)
+                    wire.readable(socket)  # re-arms its descriptor (idle.py)
             except zmq.Again:
                 return None
         return self._parse(parts)
@@ -449,7 +446,7 @@ class Kernel:
         is not interrupted); its result holds the error it ended with, if any."""
         shell = self.shell
         cell_id = (msg.get("metadata") or {}).get("cellId")
-        if threading.current_thread() is not self._main_thread:
+        if threading.get_ident() != self._main_ident:
             return shell.run_cell(code, store_history, silent, cell_id=cell_id)
         self.executing = True
         try:
@@ -506,7 +503,7 @@ class Kernel:
         stop the callback, not the kernel."""
 
         def handler(socket: Any, idents: list[bytes], msg: Message) -> None:
-            if self.executing or threading.current_thread() is not self._main_thread:
+            if self.executing or threading.get_ident() != self._main_ident:
                 # Handled while an awaiting cell runs (an interrupt is the cell's), or
                 # on a subshell (never interrupted).
                 try:

@@ -87,7 +87,7 @@ class LockedSocket:
         """Answer the subscriptions waiting in the socket (the lock is held)."""
         if self._welcomer is None or self._closed:
             return
-        while self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while wire.readable(self.socket):
             event = self.socket.recv(zmq.NOBLOCK)
             if event[:1] == bytes([SUBSCRIBE]):
                 wire.send_multipart(self.socket, self._welcomer.frames(event[1:]), copy=True)

@@ -61,10 +61,7 @@ class ShellPort:
                 try:
                     with gate.critical():
                         parts = wire.recv_multipart(self.socket, zmq.NOBLOCK)
-                        # ZeroMQ's descriptor signals only changes, and a receive can
-                        # use up the signal: reading the events re-arms it, so the
-                        # event loop hears of the next message (idle.py).
-                        self.socket.getsockopt(zmq.EVENTS)
+                        wire.readable(self.socket)  # re-arms its descriptor (idle.py)
                 except zmq.Again:
                     return None
             received = self._parse(parts)
@@ -77,8 +74,8 @@ class ShellPort:
             return True
         with self.lock:
             if self.routed:
-                return bool(self.wake.getsockopt(zmq.EVENTS) & zmq.POLLIN)
-            return bool(self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN)
+                return wire.readable(self.wake)
+            return wire.readable(self.socket)
 
     def watched(self) -> list[int]:
         """The descriptors that signal a request for the main shell."""

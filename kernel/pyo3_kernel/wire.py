@@ -32,6 +32,8 @@ _RCVMORE = int(zmq.RCVMORE)
 _send_frame = _BackendSocket.send
 _recv_frame = _BackendSocket.recv
 _get_option = _BackendSocket.get
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
 
 
 class Signer:
@@ -105,3 +107,10 @@ def recv_multipart(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
     while _get_option(socket, _RCVMORE):
         parts.append(_recv_frame(socket, flags))
     return parts
+
+
+def readable(socket: zmq.Socket) -> bool:
+    """Whether ``socket`` has a message to read. Reading its events also re-arms its
+    descriptor, which ZeroMQ signals only on changes (a send or receive can use the
+    signal up): code that waits on the descriptor must call this after using it."""
+    return bool(_get_option(socket, _EVENTS) & _POLLIN)
