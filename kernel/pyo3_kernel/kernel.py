@@ -2,10 +2,11 @@
 
 One handler per request type behind a table, like ipykernel, but no threads, queues
 or waiting flushes on the execute path: a shell request is read, and its busy,
-outputs, reply and idle are sent from this thread as they happen. Only the control
+outputs, reply and idle are sent from this thread as they happen. The control
 channel has a thread of its own (control.py), so interrupts and shutdowns are
-answered while a cell runs. While idle, the kernel waits inside the namespace's event
-loop, so tasks cells started go on (idle.py).
+answered while a cell runs; subshells have theirs (subshells.py), and while one
+exists the control thread routes the shell channel (shellport.py). While idle, the
+kernel waits inside the namespace's event loop, so tasks cells started go on (idle.py).
 """
 
 from __future__ import annotations
