@@ -32,7 +32,7 @@ install: venv
 
 # The example Rust application embedding the kernel, and its kernelspec `particles`.
 example: install
-	cargo build --release -q --example particles
+	cargo build --release -q -p pyo3-kernel --example particles
 	target/release/examples/particles install --sys-prefix
 
 run: install

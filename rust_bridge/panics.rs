@@ -19,13 +19,14 @@ pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
             Err(PyRuntimeError::new_err(format!(
-                "rust_bridge panicked: {message} (this is a bug in pyo3-kernel; the kernel is still alive)"
+                "rust_bridge panicked: {message} (a bug in the engine; the interpreter is still alive)"
             )))
         }
     }
 }
 
 /// Panics inside Rust on purpose, so tests can prove panics surface as exceptions.
+#[cfg(any(test, feature = "test-hooks"))]
 #[pyfunction]
 pub fn _panic(message: &str) -> PyResult<()> {
     guard(|| panic!("{message}"))

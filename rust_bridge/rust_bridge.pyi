@@ -1,7 +1,8 @@
-"""What Python sees of ``rust_bridge``, the module the pyo3-kernel host builds in.
+"""What Python sees of ``rust_bridge``, the engine module a Rust host builds in.
 
-``import rust_bridge`` works inside the kernel (and any program embedding it); it is a
-built-in module (``rust_bridge.__name__ in sys.builtin_module_names``), not a file.
+``import rust_bridge`` works in any program that registers it before starting Python;
+it is a built-in module (``rust_bridge.__name__ in sys.builtin_module_names``), not a
+file.
 """
 
 from types import ModuleType
@@ -69,12 +70,6 @@ def sleep(seconds: float) -> None:
     interrupt stops it at once with ``KeyboardInterrupt``. Raises ``ValueError`` for a
     negative or non-finite length."""
 
-def host_executable() -> str:
-    """The absolute path of the running host binary."""
-
-def _panic(message: str) -> None:
-    """Panic inside Rust on purpose (tests use it): raises ``RuntimeError``."""
-
 def count_primes(limit: int) -> int:
     """Count the primes below ``limit`` (at most 10**13) with a segmented sieve of
     Eratosthenes in Rust, the GIL released. CPU-bound: ``count_primes(2 * 10**9)``
@@ -89,6 +84,8 @@ class SigintHandler:
 
     def __init__(self, wakeup_fd: int = -1) -> None: ...
     def __call__(self, signum: int, frame: object) -> None: ...
+    def acknowledge(self) -> None:
+        """Drain the wakeup pipe without raising (the signal was taken note of)."""
     @property
     def calls(self) -> int:
         """How many times the handler ran."""

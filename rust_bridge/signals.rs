@@ -40,6 +40,13 @@ impl SigintHandler {
         Err(PyKeyboardInterrupt::new_err(()))
     }
 
+    /// Drains the wakeup pipe without raising: the signal is acknowledged (a holder
+    /// that takes note of it, instead of raising, calls this). The one reader that
+    /// empties the pipe is this object.
+    fn acknowledge(&self) {
+        drain(self.wakeup_fd);
+    }
+
     /// How many times the handler ran.
     #[getter]
     fn calls(&self) -> u64 {

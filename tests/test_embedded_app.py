@@ -1,4 +1,4 @@
-"""The example Rust application (examples/particles) embedding the kernel.
+"""The example Rust application (host/examples/particles) embedding the kernel.
 
 `make test` builds it and registers its kernelspec `particles` (`make example`).
 """
@@ -39,7 +39,7 @@ def test_app_module_and_state_are_in_the_namespace(app_kernel):
 def test_app_runs_the_kernel_code_bundled_in_its_binary(app_kernel):
     _, kc = app_kernel
     assert eval_text(kc, "import pyo3_kernel; pyo3_kernel.__spec__.origin") == (
-        "'<bundled pyo3_kernel>'"
+        "'<bundled>/pyo3_kernel/__init__.py'"
     )
     assert eval_text(kc, "import particle_plots; particle_plots.__name__") == "'particle_plots'"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pkgutil
 import shutil
 import sys
 import sysconfig
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import zmq
@@ -22,9 +22,9 @@ LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 def host_path() -> str:
     """The absolute path of the ``pyo3-kernel`` host binary of this environment."""
     try:
-        import rust_bridge  # present when we run inside the host itself
+        import pyo3_kernel_host  # built into the host binary: present when we run in it
 
-        return rust_bridge.host_executable()
+        return pyo3_kernel_host.executable()
     except ImportError:
         pass
     candidate = Path(sysconfig.get_path("scripts")) / "pyo3-kernel"
@@ -39,13 +39,31 @@ def host_path() -> str:
     )
 
 
+def _template(name: str) -> bytes:
+    """A file of the kernelspec template (in the package, installed or compiled into
+    an application that embeds the kernel)."""
+    data = pkgutil.get_data("pyo3_kernel", f"kernelspec/{name}")
+    if data is None:
+        raise FileNotFoundError(f"kernelspec template file {name!r} is missing")
+    return data
+
+
 def write_spec(
-    directory: Path, display_name: str, env: dict[str, str], interrupt_mode: str = "signal"
+    directory: Path,
+    display_name: str,
+    env: dict[str, str],
+    interrupt_mode: str = "signal",
+    command: list[str] | None = None,
 ) -> None:
-    """Write kernel.json (host path filled in) and the logos into ``directory``."""
-    template = resources.files("pyo3_kernel") / "kernelspec"
-    spec = json.loads((template / "kernel.json").read_text())
-    spec["argv"] = [host_path() if arg == "{host}" else arg for arg in spec["argv"]]
+    """Write kernel.json and the logos into ``directory``. The kernel is launched as
+    ``[*command, "-f", "{connection_file}"]`` (default: this environment's host)."""
+    spec = json.loads(_template("kernel.json"))
+    if command is None:
+        command = [host_path()]
+    argv: list[str] = []
+    for arg in spec["argv"]:
+        argv.extend(command if arg == "{host}" else [arg])
+    spec["argv"] = argv
     spec["display_name"] = display_name
     spec["interrupt_mode"] = interrupt_mode
     spec["env"] = env
@@ -54,7 +72,27 @@ def write_spec(
         spec.setdefault("metadata", {})["supported_encryption"] = ["curve"]
     (directory / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
     for logo in LOGOS:
-        (directory / logo).write_bytes((template / logo).read_bytes())
+        (directory / logo).write_bytes(_template(logo))
+
+
+def install_kernelspec(
+    name: str,
+    display_name: str,
+    *,
+    command: list[str] | None = None,
+    user: bool = False,
+    prefix: str | None = None,
+    env: dict[str, str] | None = None,
+    interrupt_mode: str = "signal",
+) -> str:
+    """Write the kernelspec and install it with jupyter_client; returns where it went.
+    The one writer of kernelspecs: ``pyo3-kernel install`` and applications that embed
+    the kernel (their own ``command``) both come here."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_spec(Path(tmp), display_name, env or {}, interrupt_mode, command)
+        return str(KernelSpecManager().install_kernel_spec(tmp, name, user=user, prefix=prefix))
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:
@@ -98,13 +136,13 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
 
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    prefix = sys.prefix if args.sys_prefix else args.prefix
-    with tempfile.TemporaryDirectory() as tmp:
-        write_spec(Path(tmp), args.display_name, parse_env(args.env), args.interrupt_mode)
-        dest = KernelSpecManager().install_kernel_spec(
-            tmp, args.name, user=args.user, prefix=prefix
-        )
+    dest = install_kernelspec(
+        args.name,
+        args.display_name,
+        user=args.user,
+        prefix=sys.prefix if args.sys_prefix else args.prefix,
+        env=parse_env(args.env),
+        interrupt_mode=args.interrupt_mode,
+    )
     print(f"Installed kernelspec {args.name} in {dest}")
     return 0

@@ -78,15 +78,8 @@ class InterruptGate:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    def _drain(self) -> None:
-        try:
-            while self._reader.recv(256):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-
     def _hold(self, signum: int, frame: object) -> None:
-        self._drain()
+        self._raise.acknowledge()
         if self._armed:
             self._pending = True  # raised when the critical section ends
         # Otherwise idle, or between cells: nothing to interrupt.
@@ -112,7 +105,7 @@ class InterruptGate:
             if not self._sigint_unread():
                 continue
             if not self._ours():
-                self._drain()  # someone else's handler: not ours to repeat
+                self._raise.acknowledge()  # someone else's handler: not ours to repeat
             elif self._main_thread_blocked():
                 interrupt_main_thread()
             # Otherwise the main thread is running (Python, or C such as a long regex):
@@ -132,17 +125,14 @@ class InterruptGate:
 
     def _sigint_unread(self) -> bool:
         """Whether the wakeup pipe holds a SIGINT no handler has drained. Bytes of
-        other signals (whose handlers do not drain the pipe) are removed here."""
+        other signals only (whose handlers do not drain the pipe) are dropped here."""
         try:
             waiting = self._reader.recv(4096, socket.MSG_PEEK)
         except (BlockingIOError, InterruptedError):
             return False
         if signal.SIGINT in waiting:
             return True
-        try:
-            self._reader.recv(len(waiting))
-        except (BlockingIOError, InterruptedError):
-            pass
+        self._raise.acknowledge()
         return False
 
     @contextmanager

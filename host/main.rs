@@ -5,6 +5,6 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let code = rust_bridge::host::run_kernel_cli(&args);
+    let code = pyo3_kernel::launch::run_kernel_cli(&args);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

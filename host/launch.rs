@@ -1,6 +1,6 @@
-//! The embedding host: starts CPython configured for the Python environment the
-//! binary is installed in, with `rust_bridge` built in and Python's SIGINT handler
-//! installed, then hands over to the kernel's Python side.
+//! Starting the kernel: CPython configured for the Python environment the binary is
+//! installed in, with the `rust_bridge` engine (and `pyo3_kernel_host`) built in and
+//! Python's SIGINT handler installed, then the kernel's Python side takes over.
 
 use pyo3::exceptions::PySystemExit;
 use pyo3::ffi;
@@ -13,7 +13,7 @@ const BUILD_PYTHON: &str = env!("PYO3_KERNEL_BUILD_PYTHON");
 
 /// The absolute path of the running host binary (used to write kernelspecs).
 #[pyfunction]
-pub fn host_executable() -> PyResult<String> {
+pub fn executable() -> PyResult<String> {
     Ok(std::env::current_exe()?.to_string_lossy().into_owned())
 }
 
@@ -113,8 +113,10 @@ pub fn start(argv: &[String]) -> Result<(), String> {
     // SAFETY: checked by the macro: it panics if an interpreter is already running,
     // and we only get here before initialising one.
     if unsafe { ffi::Py_IsInitialized() } == 0 {
-        use crate::rust_bridge;
+        use crate::pyo3_kernel_host;
+        use rust_bridge::rust_bridge;
         pyo3::append_to_inittab!(rust_bridge);
+        pyo3::append_to_inittab!(pyo3_kernel_host);
     }
     initialize(environment_python().as_deref(), argv)
 }

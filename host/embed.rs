@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use pyo3::prelude::*;
-//! use rust_bridge::embed::KernelHost;
+//! use pyo3_kernel::embed::KernelHost;
 //!
 //! #[pyfunction]
 //! fn answer() -> u32 {
@@ -21,7 +21,7 @@
 //!
 //! fn main() {
 //!     // 1. Register your modules before the interpreter starts.
-//!     rust_bridge::append_to_inittab!(my_app);
+//!     pyo3_kernel::append_to_inittab!(my_app);
 //!     let host = KernelHost::new()
 //!         // 2. Python helpers bundled into the binary, and/or a folder on sys.path.
 //!         .python_module("helpers", "def double(x):\n    return 2 * x\n")
@@ -36,7 +36,7 @@
 //! }
 //! ```
 
-use crate::host;
+use crate::launch;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule};
 use std::ffi::CString;
@@ -46,21 +46,6 @@ use std::path::{Path, PathBuf};
 include!(concat!(env!("OUT_DIR"), "/bundled_kernel.rs"));
 
 const BUNDLED_FINDER: &str = include_str!("bundled_finder.py");
-const LOGOS: [(&str, &[u8]); 3] = [
-    (
-        "logo-32x32.png",
-        include_bytes!("../kernel/pyo3_kernel/kernelspec/logo-32x32.png"),
-    ),
-    (
-        "logo-64x64.png",
-        include_bytes!("../kernel/pyo3_kernel/kernelspec/logo-64x64.png"),
-    ),
-    (
-        "logo-svg.svg",
-        include_bytes!("../kernel/pyo3_kernel/kernelspec/logo-svg.svg"),
-    ),
-];
-
 /// Something that stopped the host: a message for the user.
 #[derive(Debug)]
 pub struct HostError(pub String);
@@ -142,10 +127,10 @@ impl KernelHost {
     }
 
     /// Starts the interpreter for this binary's Python environment (see
-    /// [`host::environment_python`]) with `rust_bridge` built in, if it is not running.
+    /// [`launch::environment_python`]) with the `rust_bridge` engine built in, if it is not running.
     pub fn start_python(&self) -> Result<(), HostError> {
         let argv: Vec<String> = std::env::args().collect();
-        host::start(&argv).map_err(HostError)
+        launch::start(&argv).map_err(HostError)
     }
 
     /// Runs the kernel as the process Jupyter launched: `args` are the kernel's
@@ -156,7 +141,7 @@ impl KernelHost {
             eprintln!("{err}");
             return 1;
         }
-        host::call_kernel_cli(args)
+        launch::call_kernel_cli(args)
     }
 
     /// Runs a kernel from inside the running application, `embed_kernel`-style, and
@@ -180,7 +165,8 @@ impl KernelHost {
     }
 
     /// Writes a kernelspec that launches this binary as `[binary, *args, "-f",
-    /// "{connection_file}"]`, with the kernel's logos. Returns where it went.
+    /// "{connection_file}"]`, with the kernel's logos, through the kernel's own
+    /// kernelspec writer (`pyo3_kernel.install`). Returns where it went.
     pub fn install_kernelspec(
         &self,
         name: &str,
@@ -192,24 +178,11 @@ impl KernelHost {
         let exe = std::env::current_exe()
             .map_err(|err| HostError(format!("cannot find this program's path: {err}")))?;
         let dest = Python::attach(|py| -> PyResult<String> {
-            let json = py.import("json")?;
-            let spec = json.call_method1("loads", (KERNEL_JSON,))?;
-            let mut argv: Vec<String> = vec![exe.to_string_lossy().into_owned()];
-            argv.extend(args.iter().map(|a| a.to_string()));
-            argv.extend(["-f".to_string(), "{connection_file}".to_string()]);
-            spec.set_item("argv", argv)?;
-            spec.set_item("display_name", display_name)?;
-            let tmp = py
-                .import("tempfile")?
-                .call_method0("mkdtemp")?
-                .extract::<String>()?;
-            let dir = PathBuf::from(&tmp);
-            let text = json.call_method1("dumps", (spec,))?.extract::<String>()?;
-            std::fs::write(dir.join("kernel.json"), text)?;
-            for (file, bytes) in LOGOS {
-                std::fs::write(dir.join(file), bytes)?;
-            }
+            install_bundled_kernel(py)?;
+            let mut command: Vec<String> = vec![exe.to_string_lossy().into_owned()];
+            command.extend(args.iter().map(|a| a.to_string()));
             let kwargs = PyDict::new(py);
+            kwargs.set_item("command", command)?;
             match &location {
                 SpecLocation::User => kwargs.set_item("user", true)?,
                 SpecLocation::SysPrefix => {
@@ -217,15 +190,10 @@ impl KernelHost {
                 }
                 SpecLocation::Prefix(prefix) => kwargs.set_item("prefix", prefix)?,
             }
-            let manager = py
-                .import("jupyter_client.kernelspec")?
-                .getattr("KernelSpecManager")?
-                .call0()?;
-            let dest = manager
-                .call_method("install_kernel_spec", (&tmp, name), Some(&kwargs))?
-                .extract::<String>()?;
-            py.import("shutil")?.call_method1("rmtree", (tmp,))?;
-            Ok(dest)
+            py.import("pyo3_kernel.install")?
+                .getattr("install_kernelspec")?
+                .call((name, display_name), Some(&kwargs))?
+                .extract::<String>()
         })?;
         Ok(PathBuf::from(dest))
     }
@@ -264,6 +232,10 @@ fn install_bundled_kernel(py: Python<'_>) -> PyResult<()> {
     for (module, is_package, source) in KERNEL_SOURCES {
         sources.set_item(*module, (*is_package, *source))?;
     }
+    let data = PyDict::new(py);
+    for (path, contents) in KERNEL_DATA {
+        data.set_item(*path, pyo3::types::PyBytes::new(py, contents))?;
+    }
     let code = CString::new(BUNDLED_FINDER)?;
     let finder = PyModule::from_code(
         py,
@@ -271,6 +243,6 @@ fn install_bundled_kernel(py: Python<'_>) -> PyResult<()> {
         c"<bundled pyo3_kernel finder>",
         c"_pyo3_kernel_bundle",
     )?;
-    finder.call_method1("install", (sources,))?;
+    finder.call_method1("install", (sources, data))?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `particles`: a small Rust application — a 2-D particle simulation — that opens a
-//! Jupyter notebook on its own live state with `rust_bridge::embed::KernelHost`.
+//! Jupyter notebook on its own live state with `pyo3_kernel::embed::KernelHost`.
 //!
 //! ```text
 //! particles install [--user | --sys-prefix | --prefix P]   register the "particles" kernel
@@ -12,7 +12,7 @@
 mod simulation;
 
 use pyo3::prelude::*;
-use rust_bridge::embed::{KernelHost, SpecLocation};
+use pyo3_kernel::embed::{KernelHost, SpecLocation};
 use simulation::Simulation;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,7 +36,7 @@ fn new_simulation() -> Result<Py<Simulation>, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    rust_bridge::append_to_inittab!(particles);
+    pyo3_kernel::append_to_inittab!(particles);
     let result = match args.get(1).map(String::as_str) {
         Some("kernel") => return exit(kernel(&args[2..])),
         Some("install") => install(&args[2..]),
