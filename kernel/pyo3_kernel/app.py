@@ -73,9 +73,11 @@ def serve(
     connection.start_heartbeat(sockets["hb"])
     session_id = uuid.uuid4().hex
     signer = wire.Signer(conn.key, conn.signature_scheme)
+    verifier = wire.Verifier(signer)
     iopub = LockedSocket(sockets["iopub"], Welcomer(signer, session_id))
     imported = bootstrap.import_in_background(import_kernel_modules)
-    held = bootstrap.EarlyReplies(signer, session_id, sockets, iopub).serve_until(imported)
+    early = bootstrap.EarlyReplies(verifier, signer, session_id, sockets, iopub)
+    held = early.serve_until(imported)
     imported.wait()
 
     from .kernel import Kernel
@@ -87,6 +89,7 @@ def serve(
         signature_scheme=conn.signature_scheme,
         username="kernel",
         session=session_id,
+        verifier=verifier,
     )
     shell_app = KernelShellApp.from_arguments(shell_args or [])
     kernel = Kernel(session, sockets, context, iopub, shell_app, conn.ports)

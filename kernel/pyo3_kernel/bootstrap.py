@@ -10,7 +10,6 @@ served in order. Messages here are signed and checked like everywhere else.
 
 from __future__ import annotations
 
-import hmac
 import json
 import threading
 import uuid
@@ -19,7 +18,7 @@ from typing import Any
 
 import zmq
 
-from . import info, wire
+from . import info, pubsocket, wire
 from .interrupts import threads_started_here_ignore_sigint
 from .pubsocket import LockedSocket
 
@@ -29,11 +28,13 @@ class EarlyReplies:
 
     def __init__(
         self,
+        verifier: wire.Verifier,
         signer: wire.Signer,
         session_id: str,
         sockets: dict[str, zmq.Socket],
         iopub: LockedSocket,
     ):
+        self.verifier = verifier
         self.signer = signer
         self.packer = wire.Packer()
         self.session_id = session_id
@@ -64,7 +65,7 @@ class EarlyReplies:
         socket.send_multipart([*idents, wire.DELIMITER, self.signer.sign(frames), *frames])
 
     def _status(self, state: str, parent: Any) -> None:
-        topic = f"kernel.{self.session_id}.status".encode()
+        topic = pubsocket.topic(self.session_id, "status")
         self._send(self.iopub, [topic], "status", parent, {"execution_state": state})
 
     def answer(self, socket: zmq.Socket) -> bool:
@@ -74,16 +75,18 @@ class EarlyReplies:
         try:
             split = parts.index(wire.DELIMITER)
             idents, signature, frames = parts[:split], parts[split + 1], parts[split + 2 :]
-            if not hmac.compare_digest(signature, self.signer.sign(frames[:4])):
-                return True  # bad signature: dropped, as the kernel would
+            # Checked as the kernel's session checks (its verifier); recorded only when
+            # answered here: a held message is checked again by the kernel.
+            self.verifier.check(signature, frames[:4], record=False)
             header = json.loads(frames[0])
         except (ValueError, IndexError, RecursionError):
-            return True  # malformed: dropped
+            return True  # invalid or malformed: dropped, as the kernel would
         if not isinstance(header, dict):
             return True  # malformed: dropped
         if header.get("msg_type") != "kernel_info_request":
             self.held.append((socket, parts))
             return False
+        self.verifier.check(signature, frames[:4])  # remembered: never answered twice
         self._status("busy", header)
         self._send(socket, idents, "kernel_info_reply", header, info.kernel_info())
         self._status("idle", header)

@@ -71,9 +71,9 @@ class ControlThread(threading.Thread):
         self.requests: queue.SimpleQueue[tuple[list[bytes], Message]] = queue.SimpleQueue()
         self._poller = zmq.Poller()
         self.handlers = {
-            "kernel_info_request": self.kernel_info_request,
+            "kernel_info_request": kernel.kernel_info_request,
             "interrupt_request": self.interrupt_request,
-            "shutdown_request": self.shutdown_request,
+            "shutdown_request": kernel.shutdown_request,
             "create_subshell_request": self.create_subshell_request,
             "delete_subshell_request": self.delete_subshell_request,
             "list_subshell_request": self.list_subshell_request,
@@ -121,18 +121,14 @@ class ControlThread(threading.Thread):
             log.warning("unknown message type %r on control ignored", msg_type)
 
     # --- control requests ----------------------------------------------------------
-    def kernel_info_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
-        self.kernel.reply(socket, idents, msg, self.kernel.kernel_info())
-
     def interrupt_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
         interrupt_main_thread()
         self.kernel.reply(socket, idents, msg, {"status": "ok"})
 
-    def shutdown_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
-        restart = bool(msg["content"].get("restart", False))
-        content = {"status": "ok", "restart": restart}
-        self.kernel.reply(socket, idents, msg, content)
-        self.kernel.iopub.send("shutdown_reply", content, msg)
+    def stop_kernel(self) -> None:
+        """Stop the kernel after a shutdown request answered on this thread: the main
+        loop ends (an interrupt stops a running cell; a cell that ignores it is given
+        SHUTDOWN_GRACE before the process exits)."""
         self.pipe.send(SHUTDOWN)
         if self.kernel.executing:
             interrupt_main_thread()
@@ -205,9 +201,7 @@ class ControlThread(threading.Thread):
         if msg["header"]["msg_type"] == "kernel_info_request":
             # Nothing of any shell's: answered at once, even while the shell it names
             # is busy (a console opening on a subshell asks this first).
-            kernel.iopub.status("busy", msg)
-            kernel.reply(kernel.shell_socket, idents, msg, kernel.kernel_info())
-            kernel.iopub.status("idle", msg)
+            kernel.handle(kernel.shell_socket, idents, msg, kernel.kernel_info_request, "router")
             return
         if msg["header"]["msg_type"] in COMM_REPLIES:
             subshell_id = kernel.comm_route(msg["content"], subshell_id)
@@ -236,6 +230,8 @@ class ControlThread(threading.Thread):
                 self.kernel.shell_socket.send_multipart(parts)
             elif target == ENDED and not handing_back:
                 self._stop_routing_if_unused()
+            elif target == replies.STOP_KERNEL:
+                self.stop_kernel()
 
     def subshell_ended(self) -> None:
         """Called on a subshell's thread as it ends."""

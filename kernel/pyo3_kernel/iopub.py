@@ -6,6 +6,7 @@ from typing import Any
 
 from jupyter_client.session import Session
 
+from . import pubsocket
 from .outputcapture import OutputCaptures
 from .pubsocket import LockedSocket
 
@@ -16,7 +17,6 @@ class IOPub:
     def __init__(self, session: Session, socket: LockedSocket) -> None:
         self.session = session
         self.socket = socket
-        self._topic_prefix = f"kernel.{session.session}."
         self.captures = OutputCaptures()
         self.socket.observer = self.captures.published
 
@@ -46,7 +46,7 @@ class IOPub:
 
     def topic(self, msg_type: str) -> bytes:
         """The ZeroMQ topic a message of ``msg_type`` is published under."""
-        return f"{self._topic_prefix}{msg_type}".encode()
+        return pubsocket.topic(self.session.session, msg_type)
 
     def status(self, state: str, parent: dict[str, Any]) -> None:
         self.send("status", {"execution_state": state}, parent)

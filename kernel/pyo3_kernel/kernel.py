@@ -31,7 +31,7 @@ from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
 from .iostream import OutStream, StreamBuffer
 from .pubsocket import LockedSocket
-from .replies import CONTROL, Relay, RelayedSocket
+from .replies import CONTROL, STOP_KERNEL, Relay, RelayedSocket
 from .shell import CellResult, PyO3Shell, use_interruptible_pdb
 from .shellport import Received, ShellPort
 from .stdin import StdinForwarder
@@ -337,8 +337,9 @@ class Kernel:
     ) -> None:
         """Answer one request with ``handler``, between busy and idle statuses. Output
         produced meanwhile belongs to it."""
-        self._parents[channel] = msg
-        self._parent_ident[channel] = idents
+        if channel in self._parents:  # (not for a request the router answers itself)
+            self._parents[channel] = msg
+            self._parent_ident[channel] = idents
         if channel == "shell":
             self.shell.set_parent(msg)
         self.iopub.status("busy", msg)
@@ -528,8 +529,15 @@ class Kernel:
 
     # --- lifecycle -----------------------------------------------------------------
     def shutdown_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
-        """A shutdown sent on the shell channel (older clients); normally on control."""
+        """Shut the kernel down: normally asked on control (answered there while a
+        cell runs), by older clients on shell."""
         restart = bool(msg["content"].get("restart", False))
-        self.reply(socket, idents, msg, {"status": "ok", "restart": restart})
-        self.iopub.send("shutdown_reply", {"status": "ok", "restart": restart}, msg)
-        self._running = False
+        content = {"status": "ok", "restart": restart}
+        self.reply(socket, idents, msg, content)
+        self.iopub.send("shutdown_reply", content, msg)
+        if threading.get_ident() == self._main_ident:
+            self._running = False
+        elif self._subshell() is not None:
+            self.relay.send(STOP_KERNEL, [])  # the control thread stops it
+        else:
+            self.control.stop_kernel()

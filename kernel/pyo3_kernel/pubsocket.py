@@ -28,6 +28,11 @@ from .interrupts import gate, threads_started_here_ignore_sigint
 SUBSCRIBE = 1
 
 
+def topic(session_id: str, msg_type: str) -> bytes:
+    """The ZeroMQ topic a message of ``msg_type`` is published under."""
+    return f"kernel.{session_id}.{msg_type}".encode()
+
+
 class Welcomer:
     """Builds a signed ``iopub_welcome`` for a subscription topic."""
 

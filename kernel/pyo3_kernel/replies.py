@@ -16,6 +16,8 @@ import zmq
 
 ADDRESS = "inproc://pyo3-kernel-replies"
 CONTROL, SHELL = b"control", b"shell"
+# Not a reply: a shutdown a subshell answered, for the control thread to carry out.
+STOP_KERNEL = b"stop-kernel"
 
 
 class Relay:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from hmac import compare_digest
 from typing import Any
 
 import zmq
@@ -54,8 +53,11 @@ _HEADER_END = b',"version":%s}' % _PACKER.pack(info.PROTOCOL_VERSION)
 class KernelSession(Session):
     """``Session`` with the kernel's hot paths (send, deserialize) made lean."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, verifier: wire.Verifier | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Checks received messages (shared with the bootstrap, which answered the
+        # first kernel_info requests: no message is accepted twice).
+        self.verifier = verifier or wire.Verifier(wire.Signer(self.key, self.signature_scheme))
         # (parent header, its JSON): the replies and outputs of one request share it.
         self._packed_parent: tuple[Any, bytes] = (None, b"{}")
         # (header, its JSON) of the last header made here, written from a template.
@@ -197,15 +199,7 @@ class KernelSession(Session):
             return super().deserialize(msg_list, content=content, copy=copy)
         if len(msg_list) < 5:
             raise TypeError("malformed message, must have at least 5 elements")
-        if self.auth is not None:
-            signature = msg_list[0]
-            if not signature:
-                raise ValueError("Unsigned Message")
-            if signature in self.digest_history:
-                raise ValueError(f"Duplicate Signature: {signature!r}")
-            self._add_digest(signature)
-            if not compare_digest(signature, self.sign(msg_list[1:5])):
-                raise ValueError(f"Invalid Signature: {signature!r}")
+        self.verifier.check(msg_list[0], msg_list[1:5])
         unpack = _unpack
         header = unpack(msg_list[1])
         message = {

@@ -43,6 +43,11 @@ class Signer:
         digest = scheme.split("-", 1)[-1] if scheme.startswith("hmac-") else "sha256"
         self._mac = hmac.new(key, digestmod=getattr(hashlib, digest)) if key else None
 
+    @property
+    def signs(self) -> bool:
+        """Whether there is a key (without one, messages are not signed)."""
+        return self._mac is not None
+
     def sign(self, parts: Sequence[bytes]) -> bytes:
         if self._mac is None:
             return b""
@@ -50,6 +55,35 @@ class Signer:
         for part in parts:
             mac.update(part)
         return mac.hexdigest().encode()
+
+
+class Verifier:
+    """Checks received messages as jupyter_client's Session does: a valid signature,
+    never seen before (a replayed message is dropped). One per kernel, shared by the
+    bootstrap and the session, so a message answered early cannot be replayed later."""
+
+    HISTORY = 2**16  # signatures remembered (Session.digest_history_size)
+
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
+        self._seen: dict[bytes, None] = {}  # insertion-ordered: oldest first
+
+    def check(self, signature: bytes, frames: Sequence[bytes], record: bool = True) -> None:
+        """Raise ValueError unless ``signature`` signs the four ``frames`` and is new;
+        remember it (unless ``record`` is False: the message is read again later)."""
+        if not self._signer.signs:
+            return  # no key: messages are not signed
+        if not signature:
+            raise ValueError("Unsigned Message")
+        if signature in self._seen:
+            raise ValueError(f"Duplicate Signature: {signature!r}")
+        if not hmac.compare_digest(signature, self._signer.sign(frames)):
+            raise ValueError(f"Invalid Signature: {signature!r}")
+        if record:
+            self._seen[signature] = None
+            if len(self._seen) > self.HISTORY:
+                for old in list(self._seen)[: self.HISTORY // 10]:
+                    del self._seen[old]
 
 
 class Packer:
