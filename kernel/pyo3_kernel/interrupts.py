@@ -29,8 +29,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import rust_bridge
-
 REDELIVER_AFTER = 0.02  # seconds a signal may stay unhandled before it is sent again
 _SIGINT = int(signal.SIGINT)
 
@@ -50,23 +48,26 @@ class InterruptGate:
         self._critical = 0
         self._installed = False
         self._watcher: threading.Thread | None = None
-        self._reader, self._writer = socket.socketpair()
-        self._reader.setblocking(False)
-        self._writer.setblocking(False)
-        self._raise = rust_bridge.SigintHandler(self._reader.fileno())
         self._critical_section = CriticalSection(self)
 
     def install(self) -> None:
-        """Take over SIGINT (main thread only) and start the delivery watcher."""
+        """Take over SIGINT (main thread only) and start the delivery watcher. Until
+        then the gate only keeps count (importing this module changes nothing)."""
         if self._installed:
             return
-        self._installed = True
         if self._watcher is None:
+            import rust_bridge  # built into the host
+
+            self._reader, self._writer = socket.socketpair()
+            self._reader.setblocking(False)
+            self._writer.setblocking(False)
+            self._raise = rust_bridge.SigintHandler(self._reader.fileno())
             self._watcher = threading.Thread(
                 target=self._redeliver, daemon=True, name="sigint-watch"
             )
             with threads_started_here_ignore_sigint():
                 self._watcher.start()
+        self._installed = True
         signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         self._choose_handler()
 
@@ -85,6 +86,8 @@ class InterruptGate:
         # Otherwise idle, or between cells: nothing to interrupt.
 
     def _choose_handler(self) -> None:
+        if not self._installed:
+            return
         interruptible = self._armed and not self._critical
         # _signal.signal is what signal.signal wraps (minus converting the previous
         # handler to an enum, which costs an exception per call); like it, it first

@@ -30,6 +30,7 @@ from typing import Any
 
 from jupyter_client.session import extract_header
 
+from . import forks
 from .iopub import IOPub
 
 FLUSH_INTERVAL = 0.05  # seconds the oldest buffered text may wait
@@ -50,9 +51,6 @@ def _after_fork_in_child() -> None:
         buffer.forget_after_fork()
     for stream in list(_streams):
         stream.forget_after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class StreamBuffer:
@@ -76,6 +74,7 @@ class StreamBuffer:
         )
         self._timer.start()
         _buffers.add(self)
+        forks.after_fork_in_child(_after_fork_in_child)
 
     def write(self, name: str, parent: Header, text: str) -> None:
         with self._lock:

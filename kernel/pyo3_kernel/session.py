@@ -12,7 +12,6 @@ of the decoding) and their parent header is packed once for all the replies to i
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import zmq
@@ -21,7 +20,7 @@ from jupyter_client.jsonutil import json_default
 from jupyter_client.session import DONE, Session, extract_header
 from traitlets import observe
 
-from . import info, wire
+from . import forks, info, wire
 from .pubsocket import LockedSocket
 from .wire import DELIMITER
 
@@ -45,7 +44,6 @@ def _after_fork_in_child() -> None:
     _forked_child = True
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
 _PACKER = wire.Packer(default=json_default)
 _HEADER_END = b',"version":%s}' % _PACKER.pack(info.PROTOCOL_VERSION)
 
@@ -55,6 +53,7 @@ class KernelSession(Session):
 
     def __init__(self, verifier: wire.Verifier | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        forks.after_fork_in_child(_after_fork_in_child)
         # Checks received messages (shared with the bootstrap, which answered the
         # first kernel_info requests: no message is accepted twice).
         self.verifier = verifier or wire.Verifier(wire.Signer(self.key, self.signature_scheme))

@@ -26,8 +26,6 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 from traitlets import Instance, Type
 
-import rust_bridge
-
 from .display import KernelDisplayFormatter, KernelDisplayHook
 from .magics import KernelInfoMagics
 from .transforms import KernelTransformerManager
@@ -90,6 +88,8 @@ class PyO3Shell(ZMQInteractiveShell):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         main_module = sys.modules["__main__"]
         super().__init__(*args, user_module=main_module, **kwargs)
+        import rust_bridge  # built into the host
+
         self.bridge = rust_bridge.Executor(main_module)
         self.register_magics(KernelInfoMagics)
         # Cells reach the history database when the kernel is idle (write_history),
