@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fidelity_helpers import iopub_until
-from kernel_helpers import eval_text, run_ok, wait_for_shell_reply
+from fidelity_helpers import KERNELS, iopub_until
+from jupyter_client.manager import KernelManager
+from kernel_helpers import eval_text, run_ok, stop_kernel, wait_for_shell_reply
 
 TICK_CELL = (
     "import asyncio\n"
@@ -94,3 +95,34 @@ def test_context_variable_set_in_one_cell_is_seen_in_later_cells(shared):
     run_ok(shared.kc, "from contextvars import ContextVar\nv = ContextVar('v', default='d')")
     run_ok(shared.kc, "v.set('s')")
     assert eval_text(shared.kc, "v.get()") == "'s'"
+
+
+# A cell that awaits a widget's reply must get it even when it is the first request
+# the kernel serves (sent before the kernel is ready: the kernel never idled before
+# it). ipykernel's test_async_cell_waiting_for_comm_reply hit this on a loaded machine.
+AWAIT_COMM_REPLY_CELL = (
+    "import asyncio, comm\n"
+    "reply = asyncio.get_running_loop().create_future()\n"
+    "widget = comm.create_comm(target_name='comm-reply-test', comm_id='first-cell-comm')\n"
+    "widget.on_msg(lambda msg: reply.set_result(msg['content']['data']['value']))\n"
+    "result = await asyncio.wait_for(reply, 20)"
+)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_first_cell_awaiting_a_comm_reply_gets_it(name):
+    km = KernelManager(kernel_name=name)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        # Both sent at once: the comm message waits in the shell queue behind the cell,
+        # which must read it while it awaits.
+        msg_id = kc.execute(AWAIT_COMM_REPLY_CELL)
+        comm_msg = kc.session.msg("comm_msg", {"comm_id": "first-cell-comm", "data": {"value": 42}})
+        kc.shell_channel.send(comm_msg)
+        reply = wait_for_shell_reply(kc, msg_id, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert eval_text(kc, "result") == "42"
+    finally:
+        stop_kernel(km, kc)

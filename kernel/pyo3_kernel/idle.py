@@ -42,9 +42,9 @@ class IdleWaiter:
 
     def wait(self, loop: Any, timeout: float | None) -> None:
         """Run ``loop`` until a request is ready or ``timeout`` seconds pass."""
+        self.watch(loop)
         if self._ready():
             return
-        self._watch(loop)
         waiting = self._waiting = loop.create_future()
         timer = None
         if timeout is not None:
@@ -59,9 +59,12 @@ class IdleWaiter:
             if timer is not None:
                 timer.cancel()
 
-    def _watch(self, loop: Any) -> None:
+    def watch(self, loop: Any) -> None:
         """Have ``loop`` call back on the descriptors now watched (the loop changes if
-        the last was closed; the descriptors when subshells come and go)."""
+        the last was closed; the descriptors when subshells come and go). Called
+        before every wait and before a cell runs: a cell that awaits must hear of a
+        comm message even if the kernel has never waited on this loop yet (a request
+        that arrives at start skips the wait)."""
         fds = self._watched()
         if loop is self._loop and fds == self._fds:
             return

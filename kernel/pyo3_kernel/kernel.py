@@ -450,6 +450,7 @@ class Kernel:
         cell_id = (msg.get("metadata") or {}).get("cellId")
         if threading.get_ident() != self._main_ident:
             return shell.run_cell(code, store_history, silent, cell_id=cell_id)
+        self.idle.watch(shell.bridge.event_loop)
         self.executing = True
         try:
             with gate.user_code():
