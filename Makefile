@@ -11,7 +11,8 @@ WHEELHOUSE := target/wheels
 
 # What the kernel needs, then what the tests and tools need; the last line is what
 # ipykernel's and nbclient's own suites need (make peer), hatchling to download their sdists.
-RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8" "jupyter_client>=8" pyzmq comm
+RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8,<10" "jupyter_client>=8,<9" \
+	"pyzmq>=25,<28" "comm>=0.2,<1" "psutil>=5,<8"
 TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
 	jupyter_kernel_test ipywidgets pandas hypothesis papermill jupyterlab playwright \
 	hatchling "pytest-asyncio>=1.3" pytest-timeout pytest-cov flaky testpath xmltodict

@@ -158,6 +158,7 @@ pub fn call_kernel_cli(args: &[String]) -> i32 {
                 1
             }
         };
+        // A private function (fenced in pyo3_kernel/compat.py, tested there).
         let _ = py
             .import("atexit")
             .and_then(|m| m.call_method0("_run_exitfuncs"));

@@ -7,7 +7,7 @@
 //! statement is itself a coroutine (it awaits) hands the loop whatever that coroutine
 //! yields until it is done. Its result is the value of the trailing expression.
 
-use crate::executor::{compile_chunk, is_coroutine_code, run_code, Chunk};
+use crate::executor::{compile_chunk, is_coroutine_code, run_code, Chunk, Mode};
 use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -27,10 +27,10 @@ pub struct CellCoroutine {
     namespace: Py<PyDict>,
     future_flags: Arc<AtomicI32>,
     filename: String,
-    /// Syntax tree nodes still to run, and whether each is the trailing expression.
-    pending: VecDeque<(Py<PyAny>, bool)>,
-    /// The statement being awaited (a coroutine), and whether it is the expression.
-    awaiting: Option<(Py<PyAny>, bool)>,
+    /// Syntax tree nodes still to run, and how.
+    pending: VecDeque<(Py<PyAny>, Mode)>,
+    /// The statement being awaited (a coroutine), and how it was compiled.
+    awaiting: Option<(Py<PyAny>, Mode)>,
     value: Py<PyAny>,
     /// The context the cell's task ran in, taken when the cell ended.
     context: Option<Py<PyAny>>,
@@ -47,7 +47,7 @@ impl CellCoroutine {
         Self {
             pending: chunks
                 .into_iter()
-                .map(|chunk| (chunk.node.unbind(), chunk.is_expression))
+                .map(|chunk| (chunk.node.unbind(), chunk.mode))
                 .collect(),
             namespace,
             future_flags,
@@ -89,7 +89,7 @@ impl CellCoroutine {
 
     fn advance(&mut self, py: Python<'_>, resume: &mut Resume) -> PyResult<Step> {
         loop {
-            if let Some((coroutine, is_expression)) = self.awaiting.take() {
+            if let Some((coroutine, mode)) = self.awaiting.take() {
                 let now = std::mem::replace(resume, Resume::Send(py.None()));
                 let result = match now {
                     Resume::Send(value) => coroutine.bind(py).call_method1("send", (value,)),
@@ -99,11 +99,11 @@ impl CellCoroutine {
                 };
                 match result {
                     Ok(yielded) => {
-                        self.awaiting = Some((coroutine, is_expression));
+                        self.awaiting = Some((coroutine, mode));
                         return Ok(Step::Yielded(yielded.unbind()));
                     }
                     Err(err) if err.is_instance_of::<PyStopIteration>(py) => {
-                        if is_expression {
+                        if mode == Mode::Eval {
                             self.value = err.value(py).getattr("value")?.unbind();
                         }
                     }
@@ -118,20 +118,20 @@ impl CellCoroutine {
                 };
                 return Err(err);
             }
-            let Some((node, is_expression)) = self.pending.pop_front() else {
+            let Some((node, mode)) = self.pending.pop_front() else {
                 return Ok(Step::Done);
             };
             py.check_signals()?;
             let chunk = Chunk {
                 node: node.into_bound(py),
-                is_expression,
+                mode,
             };
             let flags = self.future_flags.load(Ordering::Relaxed);
             let code = compile_chunk(py, &chunk, &self.filename, flags)?;
             let result = run_code(py, &code, self.namespace.bind(py))?;
             if is_coroutine_code(&code)? {
-                self.awaiting = Some((result.unbind(), is_expression));
-            } else if is_expression {
+                self.awaiting = Some((result.unbind(), mode));
+            } else if mode == Mode::Eval {
                 self.value = result.unbind();
             }
         }

@@ -50,11 +50,22 @@ impl CellOutcome {
     }
 }
 
+/// How a piece of a cell is compiled and run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A statement, run for its effects (`exec`).
+    Exec,
+    /// The trailing expression, evaluated for its value, handed back (`eval`).
+    Eval,
+    /// A statement whose value is shown through `sys.displayhook` (`single`, as
+    /// Python's and IPython's interactive prompts run the last statement).
+    Single,
+}
+
 /// One piece of a cell (a syntax tree node), compiled and run on its own.
 pub(crate) struct Chunk<'py> {
     pub(crate) node: Bound<'py, PyAny>,
-    /// The trailing expression, evaluated for its value (otherwise a statement).
-    pub(crate) is_expression: bool,
+    pub(crate) mode: Mode,
 }
 
 /// Runs cells on one namespace: the `__main__` module's dict, used as globals and locals.
@@ -125,18 +136,42 @@ impl Executor {
         // A cell may have replaced the thread's event loop (`asyncio.run()` unsets it
         // when done): the namespace's loop is the current one again for the next cell.
         let _ = self.event_loop(py);
-        match result {
-            Ok((value, has_value)) => CellOutcome {
-                value,
-                has_value,
-                error: None,
-            },
-            Err(err) => CellOutcome {
-                value: py.None(),
-                has_value: false,
-                error: Some(err.into_value(py).into_any()),
-            },
-        }
+        outcome(py, result)
+    }
+
+    /// Runs the statements of a cell already parsed (syntax tree nodes, e.g. after a
+    /// shell's transformations) under `filename`; node `i` shows its value through
+    /// `sys.displayhook` when `interactive[i]`. `may_await` false promises the cell has
+    /// no top-level `await` (skips finding out). Never raises for errors in the cell:
+    /// they are returned in `CellOutcome.error`.
+    #[pyo3(signature = (nodes, filename, interactive, may_await=true))]
+    fn run_nodes(
+        &self,
+        py: Python<'_>,
+        nodes: &Bound<'_, PyList>,
+        filename: &str,
+        interactive: Vec<bool>,
+        may_await: bool,
+    ) -> CellOutcome {
+        let result = guard(|| {
+            let mut chunks = Vec::with_capacity(nodes.len());
+            for (index, node) in nodes.iter().enumerate() {
+                if node.get_type().name()?.to_str()? == "ImportFrom" {
+                    self.note_future_import(py, &node)?;
+                }
+                let shown = interactive.get(index).copied().unwrap_or(false);
+                let mode = if shown { Mode::Single } else { Mode::Exec };
+                chunks.push(Chunk { node, mode });
+            }
+            let is_coroutine = may_await && {
+                let ast = py.import("ast")?;
+                let tree = ast.call_method1("Module", (nodes, PyList::empty(py)))?;
+                self.is_coroutine(py, &tree, filename)?
+            };
+            self.run_chunks(py, chunks, filename, is_coroutine)
+        });
+        let _ = self.event_loop(py);
+        outcome(py, result)
     }
 
     /// Evaluates one expression in the namespace and returns its value (raises on error).
@@ -189,8 +224,24 @@ impl Executor {
         let source = source.cast::<PyString>()?;
         register_in_linecache(py, source, filename)?;
         let (tree, chunks) = self.split(py, source, filename)?;
-        let has_value = chunks.last().is_some_and(|chunk| chunk.is_expression);
-        if may_await(source)? && self.is_coroutine(py, &tree, filename)? {
+        let is_coroutine = may_await(source)? && self.is_coroutine(py, &tree, filename)?;
+        self.run_chunks(py, chunks, filename, is_coroutine)
+    }
+
+    /// Runs the pieces of a cell in order; returns (value of a trailing `eval` piece,
+    /// whether there was one). A cell with top-level `await` (`is_coroutine`) runs as
+    /// one task on the event loop, all its statements inside it, so
+    /// `asyncio.get_running_loop()` and `create_task` work in it; any other cell runs
+    /// with no loop running.
+    fn run_chunks(
+        &self,
+        py: Python<'_>,
+        chunks: Vec<Chunk<'_>>,
+        filename: &str,
+        is_coroutine: bool,
+    ) -> PyResult<(Py<PyAny>, bool)> {
+        let has_value = chunks.last().is_some_and(|chunk| chunk.mode == Mode::Eval);
+        if is_coroutine {
             let cell = Bound::new(
                 py,
                 CellCoroutine::new(
@@ -212,7 +263,7 @@ impl Executor {
             py.check_signals()?;
             let code = compile_chunk(py, &chunk, filename, flags)?;
             let result = run_code(py, &code, self.namespace.bind(py))?;
-            if chunk.is_expression {
+            if chunk.mode == Mode::Eval {
                 value = result.unbind();
             }
         }
@@ -245,12 +296,12 @@ impl Executor {
             if index == last && kind == "Expr" {
                 chunks.push(Chunk {
                     node: stmt.getattr("value")?,
-                    is_expression: true,
+                    mode: Mode::Eval,
                 });
             } else {
                 chunks.push(Chunk {
                     node: stmt,
-                    is_expression: false,
+                    mode: Mode::Exec,
                 });
             }
         }
@@ -417,6 +468,8 @@ impl Executor {
             .call_method0("is_running")
             .and_then(|r| r.is_truthy())
             .unwrap_or(true);
+        // `_get_running_loop`/`_set_running_loop`: asyncio's functions for event loop
+        // implementations (private names; a test in the Python suite watches them).
         if let Ok(asyncio) = py.import("asyncio") {
             let stale = asyncio
                 .call_method0("_get_running_loop")
@@ -431,6 +484,22 @@ impl Executor {
             }
             let _ = self.event_loop(py);
         }
+    }
+}
+
+/// A cell's result as Python sees it.
+fn outcome(py: Python<'_>, result: PyResult<(Py<PyAny>, bool)>) -> CellOutcome {
+    match result {
+        Ok((value, has_value)) => CellOutcome {
+            value,
+            has_value,
+            error: None,
+        },
+        Err(err) => CellOutcome {
+            value: py.None(),
+            has_value: false,
+            error: Some(err.into_value(py).into_any()),
+        },
     }
 }
 
@@ -449,12 +518,19 @@ pub(crate) fn compile_chunk<'py>(
     future_flags: c_int,
 ) -> PyResult<Bound<'py, PyCode>> {
     let ast = py.import("ast")?;
-    if chunk.is_expression {
-        let tree = ast.call_method1("Expression", (&chunk.node,))?;
-        compile_tree(py, &tree, filename, "eval", future_flags)
-    } else {
-        let tree = ast.call_method1("Module", ([&chunk.node], PyList::empty(py)))?;
-        compile_tree(py, &tree, filename, "exec", future_flags)
+    match chunk.mode {
+        Mode::Eval => {
+            let tree = ast.call_method1("Expression", (&chunk.node,))?;
+            compile_tree(py, &tree, filename, "eval", future_flags)
+        }
+        Mode::Exec => {
+            let tree = ast.call_method1("Module", ([&chunk.node], PyList::empty(py)))?;
+            compile_tree(py, &tree, filename, "exec", future_flags)
+        }
+        Mode::Single => {
+            let tree = ast.call_method1("Interactive", ([&chunk.node],))?;
+            compile_tree(py, &tree, filename, "single", future_flags)
+        }
     }
 }
 

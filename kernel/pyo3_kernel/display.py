@@ -77,13 +77,26 @@ class KernelDisplayFormatter(DisplayFormatter):
 
 
 class KernelDisplayHook(ZMQShellDisplayHook):
-    """ipykernel's display hook; the shell tells it whether the cell is quiet.
+    """ipykernel's display hook; the shell tells it whether the cell is quiet, and it
+    tells whether it is showing a value now (a traceback shown meanwhile, from a
+    failing formatter, fails the cell).
 
     IPython decides ``;``-silencing by tokenizing the cell again on every value; the
-    shell has done that already for the value it passes in (and outside that call
+    shell has done that already for the values of its cell (and outside that cell
     IPython's own check applies)."""
 
     _decided = threading.local()  # per thread: subshells show values concurrently
+
+    def __call__(self, result: Any = None) -> None:
+        self._decided.displaying = True
+        try:
+            super().__call__(result)
+        finally:
+            self._decided.displaying = False
+
+    @property
+    def displaying(self) -> bool:
+        return getattr(self._decided, "displaying", False)
 
     @property
     def quiet_decided(self) -> bool | None:

@@ -421,7 +421,7 @@ class Kernel:
                 status="error",
                 ename=type(error).__name__,
                 evalue=str(error),
-                traceback=result.traceback or [],
+                traceback=result.traceback,
                 user_expressions={},
             )
         reply["payload"] = shell.payload_manager.read_payload()
@@ -449,15 +449,15 @@ class Kernel:
         shell = self.shell
         cell_id = (msg.get("metadata") or {}).get("cellId")
         if threading.get_ident() != self._main_ident:
-            return shell.run_cell(code, store_history, silent, cell_id=cell_id)
+            return shell.execute(code, store_history, silent, cell_id)
         self.idle.watch(shell.bridge.event_loop)
         self.executing = True
         try:
             with gate.user_code():
-                return shell.run_cell(code, store_history, silent, cell_id=cell_id)
+                return shell.execute(code, store_history, silent, cell_id)
         except KeyboardInterrupt as interrupt:  # landed in the shell, outside user code
             gate.disarm()
-            return shell.report_interrupt(code, interrupt)
+            return shell.report_interrupt(interrupt)
         finally:
             self.executing = False
 

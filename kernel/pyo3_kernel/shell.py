@@ -1,54 +1,37 @@
 """The IPython shell of the kernel: IPython's features, user code run by ``rust_bridge``.
 
 ``PyO3Shell`` is ipykernel's ``ZMQInteractiveShell`` (display hook, display publisher,
-magics, input transformations, history) with ``run_cell`` replaced: the transformed
-cell goes to the Rust executor, which runs its statements and evaluates its trailing
-expression on the shared ``__main__`` namespace; the value comes back here to be shown.
+magics, input transformations, history) running cells through IPython's own pipeline
+(``run_cell_async``: history, events, naming and parsing the cell, AST transformers)
+with one hook overridden: ``run_ast_nodes`` hands the parsed statements to the Rust
+executor, which runs them on the shared ``__main__`` namespace (those IPython's
+``ast_node_interactivity`` picks show their value through the display hook).
 """
 
 from __future__ import annotations
 
-import os
+import ast
+import bdb
+import linecache
 import pdb
 import sys
-import tempfile
 import threading
 import warnings
-import zlib
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipykernel.zmqshell import ZMQInteractiveShell
 from IPython.core import debugger
-from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 from traitlets import Instance, Type
 
+from .cells import KernelCompiler, shown_nodes
 from .display import KernelDisplayFormatter, KernelDisplayHook
 from .magics import KernelInfoMagics
 from .transforms import KernelTransformerManager
-
-
-def cell_filename(raw_cell: str, number: int) -> str:
-    """A file-like name for a cell, as ipykernel uses (no file is written).
-
-    The text lives in ``linecache``; IPython shows the name as ``Cell In[n]``. A path
-    ending in ``.py`` (not ``<...>``) makes tracebacks render lines exactly, comments
-    included; the checksum keeps cells that share an execution count apart. Like
-    ipykernel, ``IPYKERNEL_CELL_NAME`` in the environment names every cell (test
-    suites set it to get the same tracebacks run after run).
-    """
-    fixed = os.environ.get("IPYKERNEL_CELL_NAME")
-    if fixed is not None:
-        return fixed
-    checksum = zlib.crc32(raw_cell.encode("utf-8", "surrogatepass"))
-    return os.path.join(_CELL_DIR, f"cell_{number}_{checksum:08x}.py")
-
-
-_CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
-
 
 # matplotlib backends (and IPython gui names) that draw in the frontend: no event loop.
 NO_EVENT_LOOP = frozenset({None, "inline", "nbagg", "notebook", "webagg", "ipympl", "widget"})
@@ -68,21 +51,33 @@ def use_interruptible_pdb() -> Iterator[None]:
         debugger.Pdb, pdb.Pdb, pdb.set_trace = saved  # type: ignore[misc]
 
 
-class CellResult(ExecutionResult):
-    """IPython's result of a cell, with the traceback shown for its error (the one
-    the execute reply carries)."""
+@dataclass
+class CellResult:
+    """How a cell ended: the error it ended with (None if it succeeded) and the
+    traceback shown for it, the one the execute reply carries. ``execution`` is
+    IPython's result (None if an interrupt stopped the shell before it had one)."""
 
-    traceback: list[str] | None = None
+    error: BaseException | None = None
+    traceback: list[str] = field(default_factory=list)
+    execution: ExecutionResult | None = None
 
-    @property
-    def error(self) -> BaseException | None:
-        return self.error_before_exec or self.error_in_exec
+
+def run_to_end(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Drive a coroutine that never suspends (IPython's cell pipeline once the engine
+    runs the statements: any awaiting happens inside the engine) to its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the cell pipeline suspended outside the engine")
 
 
 class PyO3Shell(ZMQInteractiveShell):
     """An IPython shell whose cells run through ``rust_bridge.Executor``."""
 
     displayhook_class = Type(KernelDisplayHook)
+    compiler_class = Type(KernelCompiler)
     input_transformer_manager = Instance(KernelTransformerManager, ())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -96,18 +91,18 @@ class PyO3Shell(ZMQInteractiveShell):
         # never from IPython's saving thread in the middle of an execute.
         self.history_manager.db_cache_size = 2**31
         # Per thread (the main shell's, a subshell's): tracebacks shown while its
-        # current cell runs, (exception, its lines).
+        # current cell runs, (exception, its lines, whether the display hook showed it).
         self._this_thread = threading.local()
 
     @property
-    def _shown(self) -> list[tuple[BaseException, list[str]]]:
+    def _shown(self) -> list[tuple[BaseException, list[str], bool]]:
         shown = getattr(self._this_thread, "shown", None)
         if shown is None:
             shown = self._this_thread.shown = []
         return shown
 
     @_shown.setter
-    def _shown(self, shown: list[tuple[BaseException, list[str]]]) -> None:
+    def _shown(self, shown: list[tuple[BaseException, list[str], bool]]) -> None:
         self._this_thread.shown = shown
 
     def init_display_formatter(self) -> None:
@@ -139,7 +134,7 @@ class PyO3Shell(ZMQInteractiveShell):
             self.history_manager.writeout_cache()
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
-        self._shown.append((evalue, list(stb)))
+        self._shown.append((evalue, list(stb), self.displayhook.displaying))
         super()._showtraceback(etype, evalue, stb)
 
     def showtraceback(self, *args: Any, **kwargs: Any) -> None:
@@ -166,119 +161,140 @@ class PyO3Shell(ZMQInteractiveShell):
             finally:
                 self.call_pdb = call_pdb
 
-    def run_cell(  # type: ignore[override]
+    def execute(
+        self, raw_cell: str, store_history: bool, silent: bool, cell_id: str | None = None
+    ) -> CellResult:
+        """Run a cell for an execute request; return how it ended."""
+        self._shown = []
+        return self._outcome(self.run_cell(raw_cell, store_history, silent, cell_id=cell_id))
+
+    def run_cell(
         self,
         raw_cell: str,
         store_history: bool = False,
         silent: bool = False,
         shell_futures: bool = True,
         cell_id: str | None = None,
-        **_ignored: Any,
-    ) -> CellResult:
-        """Run one cell: transform it, run it through the bridge, display its value.
-        The result holds the cell's error and the traceback shown for it."""
-        self._shown = []
-        info = ExecutionInfo(raw_cell, store_history, silent, shell_futures, cell_id)
-        result = CellResult(info)
-        if not raw_cell or raw_cell.isspace():
-            self.last_execution_succeeded = True
-            self.last_execution_result = result
-            return result
-        if silent:
-            store_history = False
-        number = result.execution_count = self.execution_count
-        if store_history:
-            self.execution_count += 1
-
-        self.events.trigger("pre_execute")
-        if not silent:
-            self.events.trigger("pre_run_cell", info)
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        """Run one cell through IPython's pipeline, as IPython's ``run_cell`` does,
+        minus its copy of every stdout/stderr write into the history's outputs (a
+        cost on each write, memory for each byte printed)."""
+        failed_transform = None
         try:
             cell = self.transform_cell(raw_cell)
-        except Exception as err:
-            cell = raw_cell
-            result.error_before_exec = err
-            self.showtraceback()
-            result.traceback = self._traceback_shown_for(err)
-        if store_history:
-            self.history_manager.store_inputs(number, cell, raw_cell)
-        if not silent:
-            self.logger.log(cell, raw_cell)
-
-        if result.error_before_exec is None:
-            filename = cell_filename(raw_cell, number)
-            self.compile._filename_map[filename] = number
-            self._run_through_bridge(cell, filename, result, silent)
-
-        self.last_execution_succeeded = result.success
-        self.last_execution_result = result
-        self.events.trigger("post_execute")
-        if not silent:
-            self.events.trigger("post_run_cell", result)
-        if store_history:
-            self.history_manager.store_output(number)
-        return result
-
-    def _run_through_bridge(
-        self, cell: str, filename: str, result: CellResult, silent: bool
-    ) -> None:
-        outcome = self.bridge.run_cell(cell, filename)
-        error = outcome.error
-        if error is None and outcome.has_value and not silent:
-            # (No ";" anywhere: nothing to tokenize for.)
-            if ";" not in cell or not DisplayHook.semicolon_at_end_of_expression(cell):
-                error = self._display(outcome.value, result)
-                if error is None:
-                    return
-        if error is None:
-            return
-        result.error_in_exec = error
-        if isinstance(error, SystemExit):
-            self.showtraceback((type(error), error, error.__traceback__), exception_only=True)
-            warnings.warn("To exit: use 'exit', 'quit', or Ctrl-D.", stacklevel=1)
-        else:
-            # A SyntaxError the cell raised while running (ast.parse, a magic), not
-            # one in the cell's own text, is shown with its traceback, as in IPython.
-            self.showtraceback(
-                (type(error), error, error.__traceback__),
-                tb_offset=0,
-                running_compiled_code=error.__traceback__ is not None,
-            )
-        result.traceback = self._traceback_shown_for(error)
-
-    def _display(self, value: Any, result: CellResult) -> BaseException | None:
-        """Show the cell's value; a formatter that fails (IPython shows its traceback
-        and goes on) makes the cell fail, as in ipykernel. Returns an error to show."""
-        shown_before = len(self._shown)
-        # The value goes into the result here, not through the display hook's
-        # ``exec_result`` trait (two trait notifications per cell).
-        self.displayhook.quiet_decided = False
+        except Exception:
+            cell, failed_transform = raw_cell, sys.exc_info()
+        execution = None
         try:
-            self.displayhook(value)
-            result.result = value
-        except BaseException as display_error:  # a result whose repr raises, etc.
-            return display_error
+            execution = run_to_end(
+                self.run_cell_async(
+                    raw_cell,
+                    store_history,
+                    silent,
+                    shell_futures,
+                    transformed_cell=cell,
+                    preprocessing_exc_tuple=failed_transform,
+                    cell_id=cell_id,
+                    **kwargs,
+                )
+            )
+        except Exception as err:  # a bug in a hook, not in the cell: shown, not fatal
+            execution = ExecutionResult(
+                ExecutionInfo(raw_cell, store_history, silent, shell_futures, cell_id)
+            )
+            execution.error_in_exec = err
+            self.showtraceback()
         finally:
-            self.displayhook.quiet_decided = None
-        if len(self._shown) > shown_before:
-            result.error_in_exec, result.traceback = self._shown[shown_before]
-        return None
+            self.events.trigger("post_execute")
+            if not silent:
+                self.events.trigger("post_run_cell", execution)
+        return execution
 
-    def report_interrupt(self, raw_cell: str, interrupt: KeyboardInterrupt) -> CellResult:
+    def should_run_async(self, raw_cell: str, **_ignored: Any) -> bool:
+        """Never: a cell with top-level ``await`` is run by the engine as a task on the
+        kernel's event loop, not by IPython's loop runner."""
+        return False
+
+    async def run_ast_nodes(  # type: ignore[override]
+        self,
+        nodelist: list[ast.stmt],
+        cell_name: str,
+        interactivity: str = "last_expr",
+        compiler: Any = None,
+        result: ExecutionResult | None = None,
+    ) -> bool:
+        """Run the cell's statements through the engine (IPython's hook for it); True
+        if the cell raised. The statements ``interactivity`` picks show their value."""
+        if not nodelist:
+            return False
+        shown = shown_nodes(nodelist, interactivity)
+        source = "".join(linecache.cache.get(cell_name, (0, None, [], ""))[2])
+        may_await = not source or "await" in source or "async" in source
+        # IPython decides ";" at the end of the cell by tokenizing it again for every
+        # value shown; decided once here.
+        hook = self.displayhook
+        quiet = any(shown) and ";" in source and hook.semicolon_at_end_of_expression(source)
+        hook.quiet_decided = quiet
+        saved_excepthook, sys.excepthook = sys.excepthook, self.excepthook
+        self.sys_excepthook = saved_excepthook
+        try:
+            outcome = self.bridge.run_nodes(nodelist, cell_name, shown, may_await)
+        finally:
+            sys.excepthook = saved_excepthook
+            hook.quiet_decided = None
+        error = outcome.error
+        if error is None:
+            return False
+        self._show_error(error, result)
+        return True
+
+    def _show_error(self, error: BaseException, result: ExecutionResult | None) -> None:
+        """Record and show the error a cell's statements raised, as IPython's
+        ``run_code`` does (the engine ran them instead)."""
+        exc_tuple = (type(error), error, error.__traceback__)
+        if isinstance(error, SyntaxError) and error.__traceback__ is None:
+            # A statement that parsed but does not compile (``return`` at top level).
+            if result is not None:
+                result.error_before_exec = error
+            self.showtraceback(exc_tuple)
+            return
+        if result is not None:
+            result.error_in_exec = error
+        if isinstance(error, SystemExit):
+            self.showtraceback(exc_tuple, exception_only=True)
+            warnings.warn("To exit: use 'exit', 'quit', or Ctrl-D.", stacklevel=1)
+        elif isinstance(error, bdb.BdbQuit):
+            pass  # the debugger was quit: the cell ends there, quietly
+        elif isinstance(error, self.custom_exceptions):
+            self.CustomTB(*exc_tuple)
+        else:
+            # The traceback starts at the cell's own frame (no IPython frame to skip).
+            self.showtraceback(exc_tuple, tb_offset=0, running_compiled_code=True)
+
+    def _outcome(self, execution: ExecutionResult) -> CellResult:
+        """The cell's result: its error with the traceback shown for it; or, if the
+        display hook showed a traceback (a failing formatter), that one, since the
+        cell's output is then incomplete (ipykernel fails such cells too)."""
+        error = execution.error_before_exec
+        if error is None:
+            error = execution.error_in_exec
+        if error is not None:
+            for shown, lines, _ in self._shown:
+                if shown is error:
+                    return CellResult(error, lines, execution)
+            return CellResult(error, [], execution)
+        for shown, lines, while_displaying in self._shown:
+            if while_displaying:
+                return CellResult(shown, lines, execution)
+        return CellResult(None, [], execution)
+
+    def report_interrupt(self, interrupt: KeyboardInterrupt) -> CellResult:
         """The result of a cell an interrupt stopped in the shell's own code (between
         the cell's end and its bookkeeping): shown, if the cell showed no error."""
-        result = CellResult(ExecutionInfo(raw_cell, False, False, True, None))
-        result.error_in_exec = interrupt
         if not self._shown:
             self.showtraceback((type(interrupt), interrupt, interrupt.__traceback__))
-        result.traceback = self._shown[0][1] if self._shown else []
-        return result
-
-    def _traceback_shown_for(self, error: BaseException) -> list[str]:
-        for shown, lines in self._shown:
-            if shown is error:
-                return lines
-        return []
+        return CellResult(interrupt, self._shown[0][1] if self._shown else [])
 
     def user_expressions(self, expressions: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Evaluate ``user_expressions`` through the bridge, one result per expression."""

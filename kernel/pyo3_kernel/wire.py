@@ -19,7 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
-from zmq.backend import Socket as _BackendSocket
+
+from .compat import get_option as _get_option
+from .compat import recv_frame as _recv_frame
+from .compat import send_frame as _send_frame
 
 DELIMITER = b"<IDS|MSG>"
 # Frames shorter than this are copied into ZeroMQ; longer ones are sent without a
@@ -27,11 +30,6 @@ DELIMITER = b"<IDS|MSG>"
 COPY_THRESHOLD = 2**16
 _SNDMORE = int(zmq.SNDMORE)
 _RCVMORE = int(zmq.RCVMORE)
-# pyzmq's Socket.send_multipart/recv_multipart type-check every frame and wrap every
-# call (and every RCVMORE query) in Python; the Cython methods underneath do not.
-_send_frame = _BackendSocket.send
-_recv_frame = _BackendSocket.recv
-_get_option = _BackendSocket.get
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
