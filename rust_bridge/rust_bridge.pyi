@@ -5,6 +5,7 @@ it is a built-in module (``rust_bridge.__name__ in sys.builtin_module_names``), 
 file.
 """
 
+import ast
 from types import ModuleType
 from typing import Any
 
@@ -58,6 +59,20 @@ class Executor:
     def run_cell(self, source: str, filename: str) -> CellOutcome:
         """Run ``source`` as one cell named ``filename``. Errors in the cell are
         returned in ``CellOutcome.error``, never raised."""
+
+    def run_nodes(
+        self,
+        nodes: list[ast.stmt],
+        filename: str,
+        interactive: list[bool],
+        may_await: bool = True,
+    ) -> CellOutcome:
+        """Run the statements of a cell already parsed (a shell's transformations
+        applied) under ``filename``; statement ``i`` shows its value through
+        ``sys.displayhook`` when ``interactive[i]`` (it is compiled as Python's
+        interactive prompt compiles a line). ``may_await=False`` promises there is no
+        top-level ``await``. The text is not registered in ``linecache`` (the caller
+        did). Errors are returned in ``CellOutcome.error``, never raised."""
 
     def eval(self, expression: str, filename: str = "<expression>") -> Any:
         """Evaluate one expression in the namespace; raises what it raises."""
