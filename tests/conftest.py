@@ -7,7 +7,9 @@ ipykernel instead.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ import pytest
 # Kernels started by the tests keep their IPython history in a private directory, not
 # in the developer's ~/.ipython (fuzzed cells with huge literals would bloat it).
 os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="pyo3-kernel-tests-ipython-")
+atexit.register(shutil.rmtree, os.environ["IPYTHONDIR"], ignore_errors=True)
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # make `import kernel_helpers` work in any import mode
@@ -28,7 +31,14 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel  # noqa: E
 from kernel_helpers import kernel_name, start_kernel, stop_kernel  # noqa: E402
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
+def _kernel_tests_need_the_kernelspec(request: pytest.FixtureRequest) -> None:
+    """Every test but the unit tests (test_unit_*.py: no kernel process) needs it."""
+    if not request.module.__name__.rpartition(".")[2].startswith("test_unit_"):
+        request.getfixturevalue("kernelspec_installed")
+
+
+@pytest.fixture(scope="session")
 def kernelspec_installed() -> str:
     """Fail every test (not skip) when the kernelspec under test is missing."""
     name = kernel_name()

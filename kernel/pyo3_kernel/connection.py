@@ -107,6 +107,7 @@ def write(path: str, conn: Connection) -> None:
         info["curve_publickey"] = conn.curve_publickey.decode()
         info["curve_secretkey"] = conn.curve_secretkey.decode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above applies only to a new file
     with os.fdopen(fd, "w") as f:
         json.dump(info, f, indent=2)
 

@@ -57,10 +57,11 @@ class KernelSession(Session):
         # Checks received messages (shared with the bootstrap, which answered the
         # first kernel_info requests: no message is accepted twice).
         self.verifier = verifier or wire.Verifier(wire.Signer(self.key, self.signature_scheme))
-        # (parent header, its JSON): the replies and outputs of one request share it.
-        self._packed_parent: tuple[Any, bytes] = (None, b"{}")
-        # (header, its JSON) of the last header made here, written from a template.
-        self._packed_header: tuple[Any, bytes] = (None, b"{}")
+        # (parent header, its items when packed, its JSON): the replies and outputs of
+        # one request share it. The items tell whether a caller changed it since.
+        self._packed_parent: tuple[Any, tuple[Any, ...], bytes] = (None, (), b"{}")
+        # (header, its items, its JSON) of the last header made here, from a template.
+        self._packed_header: tuple[Any, tuple[Any, ...], bytes] = (None, (), b"{}")
         self._identity_changed()
 
     @observe("username", "session")
@@ -96,7 +97,7 @@ class KernelSession(Session):
                 _HEADER_END,
             )
         )
-        self._packed_header = (header, packed)
+        self._packed_header = (header, tuple(header.items()), packed)
         return header
 
     def pack_frame(self, obj: Any) -> bytes:
@@ -108,10 +109,11 @@ class KernelSession(Session):
             return self.pack(obj)
 
     def _pack_parent(self, parent_header: Any) -> bytes:
-        packed_for, packed = self._packed_parent
-        if parent_header is not packed_for:
+        packed_for, packed_items, packed = self._packed_parent
+        items = tuple(parent_header.items()) if isinstance(parent_header, dict) else ()
+        if parent_header is not packed_for or items != packed_items:
             packed = self.pack_frame(parent_header)
-            self._packed_parent = (parent_header, packed)
+            self._packed_parent = (parent_header, items, packed)
         return packed
 
     def serialize(self, msg: Message, ident: list[bytes] | bytes | None = None) -> list[bytes]:
@@ -119,9 +121,11 @@ class KernelSession(Session):
         if not isinstance(content, dict):
             return super().serialize(msg, ident)  # packed already, or None
         header, metadata = msg["header"], msg["metadata"]
-        packed_for, packed_header = self._packed_header
+        packed_for, items, packed_header = self._packed_header
+        if header is not packed_for or tuple(header.items()) != items:
+            packed_header = self.pack_frame(header)  # not made here, or changed since
         frames = [
-            packed_header if header is packed_for else self.pack_frame(header),
+            packed_header,
             self._pack_parent(msg["parent_header"]),
             self.pack_frame(metadata) if metadata else b"{}",
             self.pack_frame(content),
