@@ -9,6 +9,7 @@
 
 mod cell_coroutine;
 pub mod executor;
+pub mod hashing;
 pub mod native;
 mod panics;
 pub mod signals;
@@ -20,6 +21,8 @@ use pyo3::prelude::*;
 pub mod rust_bridge {
     #[pymodule_export]
     use crate::executor::{CellOutcome, Executor};
+    #[pymodule_export]
+    use crate::hashing::murmur2_text;
     #[pymodule_export]
     use crate::native::{check_signals, count_primes, sleep};
     #[pymodule_export]

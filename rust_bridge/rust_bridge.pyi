@@ -77,6 +77,10 @@ class Executor:
     def eval(self, expression: str, filename: str = "<expression>") -> Any:
         """Evaluate one expression in the namespace; raises what it raises."""
 
+def murmur2(text: str, seed: int) -> int:
+    """MurmurHash2 (32-bit) of ``text`` as UTF-8 (lone surrogates as ``surrogatepass``
+    encodes them): the hash a debugger uses to name a piece of code by its content."""
+
 def check_signals() -> None:
     """Raise ``KeyboardInterrupt`` (or what a signal handler raises) if a signal is pending."""
 

@@ -11,30 +11,38 @@ from __future__ import annotations
 import ast
 import os
 import tempfile
-import zlib
 
 from IPython.core.compilerop import CachingCompiler
 
-_CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
+try:  # the engine's (in the host); ipykernel's gives the same values, slower
+    from rust_bridge import murmur2
+except ImportError:
+    from ipykernel.compiler import murmur2_x86 as murmur2
+
+# Where cells would be written (dumpCell, for the debugger), and the hash naming them:
+# JupyterLab's debugger maps a breakpoint to a cell's file by hashing the cell the same
+# way (it only knows Murmur2), so this seed and folder are what debugInfo reports.
+CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
+HASH_SEED = 0xC70F6907
 
 _ASSIGNMENTS = (ast.AugAssign, ast.AnnAssign, ast.Assign)
 _SINGLE_TARGET = (ast.AugAssign, ast.AnnAssign)
 
 
-def cell_filename(raw_cell: str, number: int) -> str:
-    """A file-like name for a cell, as ipykernel uses (no file is written).
+def cell_filename(raw_cell: str) -> str:
+    """A file-like name for a cell, as ipykernel names it (the file is written only
+    when a debugger asks for it).
 
     The text lives in ``linecache``; IPython shows the name as ``Cell In[n]``. A path
     ending in ``.py`` (not ``<...>``) makes tracebacks render lines exactly, comments
-    included; the checksum keeps cells that share an execution count apart. Like
-    ipykernel, ``IPYKERNEL_CELL_NAME`` in the environment names every cell (test
-    suites set it to get the same tracebacks run after run).
+    included. The same code gets the same name, in any cell, on every run: that is how
+    a debugger finds it. Like ipykernel, ``IPYKERNEL_CELL_NAME`` in the environment
+    names every cell (test suites set it to get the same tracebacks run after run).
     """
     fixed = os.environ.get("IPYKERNEL_CELL_NAME")
     if fixed is not None:
         return fixed
-    checksum = zlib.crc32(raw_cell.encode("utf-8", "surrogatepass"))
-    return os.path.join(_CELL_DIR, f"cell_{number}_{checksum:08x}.py")
+    return os.path.join(CELL_DIR, f"{murmur2(raw_cell, HASH_SEED)}.py")
 
 
 class KernelCompiler(CachingCompiler):
@@ -42,7 +50,7 @@ class KernelCompiler(CachingCompiler):
     cells named by :func:`cell_filename`."""
 
     def get_code_name(self, raw_code: str, transformed_code: str, number: int) -> str:
-        return cell_filename(raw_code, number)
+        return cell_filename(raw_code)
 
 
 def shown_nodes(nodes: list[ast.stmt], interactivity: str) -> list[bool]:
