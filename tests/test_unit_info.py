@@ -23,8 +23,9 @@ def test_kernel_info_has_the_reply_fields():
     assert reply["protocol_version"] == info.PROTOCOL_VERSION == "5.5"
     assert reply["implementation"] == IPythonKernel.implementation == "ipython"
     assert reply["implementation_version"] == IPython.__version__
-    assert reply["debugger"] is False
+    assert reply["debugger"] is info.debugger_available()
     assert "kernel subshells" in reply["supported_features"]
+    assert ("debugger" in reply["supported_features"]) is info.debugger_available()
     assert json.loads(json.dumps(reply)) == reply  # plain JSON
 
 
@@ -54,3 +55,9 @@ def test_each_call_returns_a_fresh_dict():
     first = info.kernel_info()
     first["language_info"]["name"] = "changed"
     assert info.kernel_info()["language_info"]["name"] == "python"
+
+
+def test_debugger_is_advertised_exactly_when_asked():
+    with_debugger, without = info.kernel_info(debugger=True), info.kernel_info(debugger=False)
+    assert with_debugger["debugger"] is True and "debugger" in with_debugger["supported_features"]
+    assert without["debugger"] is False and "debugger" not in without["supported_features"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import zmq
 from jupyter_client.kernelspec import KernelSpecManager
-from pyo3_kernel import DISPLAY_NAME, KERNEL_NAME, install
+from pyo3_kernel import DISPLAY_NAME, KERNEL_NAME, info, install
 
 COMMAND = ["/opt/my app/bin/app", "--kernel"]
 
@@ -32,7 +32,7 @@ def read_spec(directory: Path | str) -> dict:
 
 
 def expected_metadata() -> dict:
-    metadata: dict = {"debugger": False}
+    metadata: dict = {"debugger": info.debugger_available()}
     if zmq.has("curve"):
         metadata["supported_encryption"] = ["curve"]
     return metadata
@@ -120,7 +120,7 @@ def test_write_spec_defaults_to_this_environments_host(tmp_path):
 def test_write_spec_without_curve_support_claims_no_encryption(tmp_path, monkeypatch):
     monkeypatch.setattr(zmq, "has", lambda capability: False)
     install.write_spec(tmp_path, "D", {}, command=["h"])
-    assert read_spec(tmp_path)["metadata"] == {"debugger": False}
+    assert read_spec(tmp_path)["metadata"] == {"debugger": info.debugger_available()}
 
 
 def test_template_says_how_the_host_is_placed():

@@ -35,7 +35,12 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 # The test files each peer project runs, relative to its sdist root.
 SUITES: dict[str, tuple[str, ...]] = {
-    "ipykernel": ("tests/test_kernel.py", "tests/test_message_spec.py", "tests/test_subshells.py"),
+    "ipykernel": (
+        "tests/test_kernel.py",
+        "tests/test_message_spec.py",
+        "tests/test_subshells.py",
+        "tests/test_debugger.py",
+    ),
     "nbclient": ("tests/",),
 }
 PYTEST_ARGS = (

@@ -23,6 +23,7 @@ import os
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -45,6 +46,8 @@ SHUTDOWN_GRACE = 1.5
 # What goes through the pipe (the payloads themselves travel in queues). REWATCH: the
 # shell socket changed hands, the main thread must watch other descriptors.
 SHUTDOWN, REQUEST, REWATCH, STOP = b"shutdown", b"request", b"rewatch", b"stop"
+# CALL: run a function on the main thread (MainThreadCall, in ``calls``).
+CALL = b"call"
 # Sent through the relay by a subshell thread as it ends.
 ENDED = b"ended"
 # Comm messages from the frontend go to the shell that last used the comm.
@@ -69,6 +72,8 @@ class ControlThread(threading.Thread):
         self.initial: list[list[bytes]] = []  # read during bootstrap, answered first
         # Shell requests that came on the control channel, for the main thread.
         self.requests: queue.SimpleQueue[tuple[list[bytes], Message]] = queue.SimpleQueue()
+        # Functions to run on the main thread (the debugger starts debugpy there).
+        self.calls: queue.SimpleQueue[MainThreadCall] = queue.SimpleQueue()
         self._poller = zmq.Poller()
         self.handlers = {
             "kernel_info_request": kernel.kernel_info_request,
@@ -78,8 +83,11 @@ class ControlThread(threading.Thread):
             "delete_subshell_request": self.delete_subshell_request,
             "list_subshell_request": self.list_subshell_request,
             "usage_request": self.usage_request,
+            "debug_request": self.debug_request,
         }
         self._usage = UsageMeter()
+        self._watched_debugger: set[zmq.Socket] = set()
+        self._resumed: queue.SimpleQueue[threading.Event] = queue.SimpleQueue()
 
     def run(self) -> None:
         block_sigint_in_this_thread()
@@ -99,6 +107,9 @@ class ControlThread(threading.Thread):
                     self._route_shell()
                 if ready.get(self.socket):
                     self.dispatch()
+                debugger_socket = self._debugger_socket
+                if debugger_socket is not None and ready.get(debugger_socket):
+                    self._safely(self.kernel.debugger_on_readable)
         finally:
             self.kernel.subshells.stop_all()
             self.socket.close(linger=1000)
@@ -124,6 +135,64 @@ class ControlThread(threading.Thread):
     def interrupt_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
         interrupt_main_thread()
         self.kernel.reply(socket, idents, msg, {"status": "ok"})
+
+    def debug_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+        """The debugger's requests (debugger.py); ``{}`` where debugpy is missing, as
+        ipykernel answers."""
+        debugger = self.kernel.debugger
+        content = debugger.handle(msg["content"]) if debugger is not None else {}
+        self.kernel.session.send(socket, "debug_reply", content, msg, ident=idents)
+        self._watch_debugger()
+
+    @property
+    def _debugger_socket(self) -> zmq.Socket | None:
+        debugger = self.kernel.debugger
+        return debugger.socket if debugger is not None else None
+
+    def _watch_debugger(self) -> None:
+        """Poll debugpy's connection once the debugger has one (events such as a
+        thread stopping at a breakpoint arrive when no request is waiting)."""
+        socket = self._debugger_socket
+        if socket is not None and socket not in self._watched_debugger:
+            self._poller.register(socket, zmq.POLLIN)
+            self._watched_debugger.add(socket)
+
+    def _safely(self, action: Callable[[], None]) -> None:
+        """Run ``action``; an error in it is logged, the control thread goes on."""
+        try:
+            action()
+        except Exception:
+            log.exception("debugger: handling debugpy's message failed")
+
+    def resume_debugger(self, timeout: float) -> None:
+        """(Main thread.) Have debugpy resume the threads it holds stopped, and wait up
+        to ``timeout`` seconds for it: an interrupt ended the cell one was stopped in,
+        and a thread debugpy still believes stopped would skip breakpoints from now on
+        (ipykernel's jupyterlab#15012)."""
+        done = threading.Event()
+        self._resumed.put(done)
+        self.kernel.relay.send(replies.RESUME_DEBUGGER, [])
+        if not done.wait(timeout):
+            log.warning("debugger: debugpy did not resume in %.0f s", timeout)
+
+    def _resume_debugger(self) -> None:
+        try:
+            debugger = self.kernel.debugger
+            if debugger is not None:
+                debugger.resume_stopped_threads()
+        except Exception:
+            log.exception("debugger: resuming after an interrupt failed")
+        finally:
+            while not self._resumed.empty():
+                self._resumed.get().set()
+
+    def run_on_main(self, function: Callable[[], Any], timeout: float) -> Any:
+        """Run ``function`` on the main thread (between cells) and return its result;
+        TimeoutError if the main thread does not get to it in ``timeout`` seconds."""
+        call = MainThreadCall(function)
+        self.calls.put(call)
+        self.pipe.send(CALL)
+        return call.result(timeout)
 
     def stop_kernel(self) -> None:
         """Stop the kernel after a shutdown request answered on this thread: the main
@@ -232,6 +301,8 @@ class ControlThread(threading.Thread):
                 self._stop_routing_if_unused()
             elif target == replies.STOP_KERNEL:
                 self.stop_kernel()
+            elif target == replies.RESUME_DEBUGGER:
+                self._resume_debugger()
 
     def subshell_ended(self) -> None:
         """Called on a subshell's thread as it ends."""
@@ -248,3 +319,29 @@ def _exit_now() -> None:
         except Exception:
             pass
     os._exit(0)
+
+
+class MainThreadCall:
+    """A function the control thread has the main thread run (``Kernel._from_control``)."""
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self._function = function
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run it (on the main thread) and hand the outcome back."""
+        try:
+            self._value = self._function()
+        except BaseException as err:  # handed to the waiting thread, which raises it
+            self._error = err
+        finally:
+            self._done.set()
+
+    def result(self, timeout: float) -> Any:
+        if not self._done.wait(timeout):
+            raise TimeoutError("the main thread is busy (a cell is running)")
+        if self._error is not None:
+            raise self._error
+        return self._value

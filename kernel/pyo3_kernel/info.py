@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import sys
 from functools import cache
@@ -35,7 +36,22 @@ def banner() -> str:
     )
 
 
-def kernel_info() -> dict[str, Any]:
+@cache
+def debugger_available() -> bool:
+    """Whether debugpy can be imported here: then the kernel has a debugger (and says
+    so in kernel_info and in its kernelspec), as ipykernel does."""
+    try:
+        return importlib.util.find_spec("debugpy") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def kernel_info(debugger: bool | None = None) -> dict[str, Any]:
+    """The kernel_info_reply content; ``debugger``: whether debug requests work here
+    (default: whether debugpy is importable)."""
+    if debugger is None:
+        debugger = debugger_available()
+    features = ["kernel subshells", "debugger"] if debugger else ["kernel subshells"]
     return {
         "status": "ok",
         "protocol_version": PROTOCOL_VERSION,
@@ -55,6 +71,6 @@ def kernel_info() -> dict[str, Any]:
             {"text": "Python Reference", "url": "https://docs.python.org/3/"},
             {"text": "IPython Reference", "url": "https://ipython.readthedocs.io/"},
         ],
-        "debugger": False,
-        "supported_features": ["kernel subshells"],
+        "debugger": debugger,
+        "supported_features": features,
     }

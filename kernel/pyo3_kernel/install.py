@@ -14,7 +14,7 @@ from pathlib import Path
 
 import zmq
 
-from . import DISPLAY_NAME, KERNEL_NAME
+from . import DISPLAY_NAME, KERNEL_NAME, info
 
 LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 
@@ -67,6 +67,8 @@ def write_spec(
     spec["display_name"] = display_name
     spec["interrupt_mode"] = interrupt_mode
     spec["env"] = env
+    # The bug icon in JupyterLab: only where debug requests work (debugpy importable).
+    spec.setdefault("metadata", {})["debugger"] = info.debugger_available()
     if zmq.has("curve"):
         # Kernel managers provision CurveZMQ keys only for kernels that say they can.
         spec.setdefault("metadata", {})["supported_encryption"] = ["curve"]

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import zmq
 from jupyter_client.session import Session
 
-from . import comms, info, introspection, wire
-from .control import PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, WAKE_ADDRESS, ControlThread
+from . import comms, debugger, info, introspection, wire
+from .control import CALL, PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, WAKE_ADDRESS, ControlThread
 from .fdcapture import FdCapture
 from .idle import IdleWaiter
 from .interrupts import gate, threads_started_here_ignore_sigint
@@ -115,6 +115,7 @@ class Kernel:
         self.shell.displayhook.topic = self.iopub.topic("execute_result")
         self.stdin.install()
         self.comm_manager = comms.install(self)
+        self.debugger = self._make_debugger(context) if info.debugger_available() else None
         self.idle = IdleWaiter(self._watched, self._ready, self._while_awaiting)
         # IPython's builtins (get_ipython, exit, quit) and display hook stay in place
         # for the kernel's life, instead of being swapped in and out around every cell
@@ -256,7 +257,9 @@ class Kernel:
         wire.readable(self._pipe)  # re-arms its descriptor
         if signal == SHUTDOWN:
             return False
-        if signal == REQUEST:
+        if signal == CALL:
+            self.control.calls.get().run()
+        elif signal == REQUEST:
             idents, msg = self.control.requests.get()
             handler = self.handlers[msg["header"]["msg_type"]]
             self.shell.set_parent(msg)  # its output belongs to it, as a shell request's
@@ -404,6 +407,8 @@ class Kernel:
         self.stdin.set_parent(idents, msg, bool(content.get("allow_stdin", False)))
         started = wire.now_iso()
         result = self._run_cell(code, store_history, silent, msg)
+        if isinstance(result.error, KeyboardInterrupt) and self._debugger_holds_a_thread():
+            self.control.resume_debugger(timeout=debugger.REQUEST_TIMEOUT)
         for capture in self.fd_captures:
             capture.drain()
         sys.stdout.flush()
@@ -485,7 +490,37 @@ class Kernel:
         self.reply(socket, idents, msg, self.kernel_info())
 
     def kernel_info(self) -> dict[str, Any]:
-        return info.kernel_info()
+        return info.kernel_info(debugger=self.debugger is not None)
+
+    # --- the debugger (debugger.py; its requests come on the control thread) --------
+    def _make_debugger(self, context: zmq.Context) -> debugger.Debugger:
+        # What the kernel itself loaded (before any cell): never stepped into.
+        kernel_paths = [
+            path
+            for module in list(sys.modules.values())
+            if isinstance(path := getattr(module, "__file__", None), str)
+        ]
+        return debugger.Debugger(
+            context,
+            publish=self._publish_debug_event,
+            run_on_main=lambda function: self.control.run_on_main(
+                function, debugger.LISTEN_TIMEOUT
+            ),
+            namespace=lambda: self.shell.user_ns,
+            rich_value=lambda name: self.shell.user_expressions({name: name})[name],
+            set_keep_leading_lines=self.shell.keep_leading_empty_lines,
+            kernel_paths=kernel_paths,
+        )
+
+    def _debugger_holds_a_thread(self) -> bool:
+        return self.debugger is not None and bool(self.debugger.stopped_threads)
+
+    def _publish_debug_event(self, event: dict[str, Any]) -> None:
+        self.iopub.send("debug_event", event, self.get_parent("control"))
+
+    def debugger_on_readable(self) -> None:
+        if self.debugger is not None:
+            self.debugger.on_readable()
 
     def connect_request(self, socket: Any, idents: list[bytes], msg: Message) -> None:
         """The ports of this kernel's channels (an old request some clients send)."""

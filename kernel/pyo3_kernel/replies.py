@@ -16,8 +16,10 @@ import zmq
 
 ADDRESS = "inproc://pyo3-kernel-replies"
 CONTROL, SHELL = b"control", b"shell"
-# Not a reply: a shutdown a subshell answered, for the control thread to carry out.
+# Not replies: a shutdown a subshell answered, for the control thread to carry out; a
+# debugger to resume after an interrupt ended a cell stopped at a breakpoint.
 STOP_KERNEL = b"stop-kernel"
+RESUME_DEBUGGER = b"resume-debugger"
 
 
 class Relay:

@@ -25,6 +25,7 @@ from typing import Any
 from ipykernel.zmqshell import ZMQInteractiveShell
 from IPython.core import debugger
 from IPython.core.error import UsageError
+from IPython.core.inputtransformer2 import leading_empty_lines
 from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 from traitlets import Instance, Type
 
@@ -123,6 +124,15 @@ class PyO3Shell(ZMQInteractiveShell):
                 "use %matplotlib inline (the default)"
             )
         self.active_eventloop = gui
+
+    def keep_leading_empty_lines(self, keep: bool) -> None:
+        """Keep a cell's leading blank lines (while a debugger sets breakpoints by line
+        number) or drop them again (IPython's default), as ipykernel does."""
+        cleanup = self.input_transformer_manager.cleanup_transforms
+        if keep and leading_empty_lines in cleanup:
+            cleanup.remove(leading_empty_lines)
+        elif not keep and leading_empty_lines not in cleanup:
+            cleanup.insert(0, leading_empty_lines)
 
     def history_pending(self) -> bool:
         manager = self.history_manager
