@@ -66,8 +66,8 @@ class Kernel:
     def __init__(
         self,
         session: Session,
-        sockets: dict[str, zmq.Socket],
-        context: zmq.Context,
+        sockets: dict[str, zmq.SyncSocket],
+        context: zmq.SyncContext,
         iopub: LockedSocket,
         shell_app: KernelShellApp,
         ports: dict[str, int] | None = None,
@@ -151,7 +151,7 @@ class Kernel:
         self.port.wake.close(linger=0)
 
     # --- the loop ------------------------------------------------------------------
-    def run(self, held: list[tuple[zmq.Socket, list[bytes]]] = ()) -> None:
+    def run(self, held: list[tuple[zmq.SyncSocket, list[bytes]]] = ()) -> None:
         """Serve requests until a shutdown request (or ``exit()``) ends the kernel.
         ``held`` are messages read during bootstrap, answered first."""
         gate.install()
@@ -264,7 +264,7 @@ class Kernel:
         return True  # (or the watched descriptors changed: the next wait sees to it)
 
     def receive(
-        self, socket: zmq.Socket, parts: list[Any] | None = None
+        self, socket: zmq.SyncSocket, parts: list[Any] | None = None
     ) -> tuple[list[bytes], Message] | None:
         """Read (unless ``parts`` were read already) and verify one message; invalid
         ones are logged and dropped."""

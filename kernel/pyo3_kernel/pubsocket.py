@@ -60,7 +60,7 @@ class Welcomer:
 class LockedSocket:
     """A send-only view of the IOPub socket that one thread at a time may use."""
 
-    def __init__(self, socket: zmq.Socket, welcomer: Welcomer | None = None) -> None:
+    def __init__(self, socket: zmq.SyncSocket, welcomer: Welcomer | None = None) -> None:
         self.socket = socket
         self._lock = threading.Lock()
         self._welcomer = welcomer

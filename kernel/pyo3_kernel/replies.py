@@ -23,7 +23,7 @@ STOP_KERNEL = b"stop-kernel"
 class Relay:
     """Each thread's PUSH socket to the control thread."""
 
-    def __init__(self, context: zmq.Context) -> None:
+    def __init__(self, context: zmq.SyncContext) -> None:
         self._context = context
         self._local = threading.local()
 

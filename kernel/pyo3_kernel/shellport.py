@@ -31,10 +31,10 @@ class ShellPort:
 
     def __init__(
         self,
-        socket: zmq.Socket,
+        socket: zmq.SyncSocket,
         relay: Relay,
         parse: Callable[[list[Any]], Received | None],
-        wake: zmq.Socket,
+        wake: zmq.SyncSocket,
     ) -> None:
         self.socket = socket
         self.lock = threading.Lock()
