@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -145,4 +145,5 @@ def readable(socket: zmq.SyncSocket) -> bool:
     """Whether ``socket`` has a message to read. Reading its events also re-arms its
     descriptor, which ZeroMQ signals only on changes (a send or receive can use the
     signal up): code that waits on the descriptor must call this after using it."""
-    return bool(_get_option(socket, _EVENTS) & _POLLIN)
+    # (pyzmq types every option as ``int | bytes``; EVENTS is an int.)
+    return bool(cast(int, _get_option(socket, _EVENTS)) & _POLLIN)
