@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make run   - set up .venv, build, register the kernelspec, execute the tour notebook
 #   make test  - run the whole test suite (pytest + cargo test)
+# and `make lint` checks formatting, lints and types (.ci/run runs it before make test).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -13,8 +14,9 @@ WHEELHOUSE := target/wheels
 # ipykernel's and nbclient's own suites need (make peer), hatchling to download their sdists.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8,<10" "jupyter_client>=8,<9" \
 	"pyzmq>=25,<28" "comm>=0.2,<1" "psutil>=5,<8"
-TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff jupyter_console pexpect \
-	jupyter_kernel_test ipywidgets pandas hypothesis papermill jupyterlab playwright \
+TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff mypy types-psutil \
+	jupyter_console pexpect jupyter_kernel_test ipywidgets pandas hypothesis papermill \
+	jupyterlab playwright \
 	hatchling "pytest-asyncio>=1.3" pytest-timeout pytest-cov flaky testpath xmltodict
 
 $(VENV)/.deps: pyproject.toml Makefile
@@ -54,11 +56,16 @@ test: install example system-deps
 peer: install
 	$(PY) tools/peer_suites.py $(PEER_ARGS)
 
-lint: venv
+# mypy: strict on kernel/ (configured in pyproject.toml). stubtest checks
+# rust_bridge/rust_bridge.pyi against the engine, which exists only inside the host
+# binary: tools/stubtest_engine.py runs it in the installed kernel, hence `install`.
+lint: install
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -q -- -D warnings
+	cargo clippy --workspace --all-targets -q -- -D warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) tools/stubtest_engine.py
 
 fmt: venv
 	cargo fmt --all

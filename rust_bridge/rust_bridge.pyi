@@ -7,10 +7,24 @@ file.
 
 import ast
 from types import ModuleType
-from typing import Any
+from typing import Any, final
+
+__all__ = [
+    "CellOutcome",
+    "Executor",
+    "murmur2",
+    "check_signals",
+    "count_primes",
+    "sleep",
+    "SigintHandler",
+    "__version__",
+]
 
 __version__: str
 
+# The classes are final: Python code cannot subclass them.
+
+@final
 class CellOutcome:
     """What running one cell produced."""
 
@@ -26,6 +40,7 @@ class CellOutcome:
     def error(self) -> BaseException | None:
         """The exception the cell raised; its ``__traceback__`` starts in the cell."""
 
+@final
 class Executor:
     """Runs cells on one namespace: a module's ``__dict__``, used as globals and locals.
 
@@ -40,7 +55,7 @@ class Executor:
     Rust panics surface as ``RuntimeError``.
     """
 
-    def __init__(self, module: ModuleType | None = None) -> None:
+    def __new__(cls, module: ModuleType | None = None) -> Executor:
         """Use ``module``'s dict as the namespace (default: the ``__main__`` module)."""
 
     @property
@@ -95,13 +110,14 @@ def count_primes(limit: int) -> int:
     takes seconds (98,222,287 primes), yet an interrupt stops it within milliseconds
     with ``KeyboardInterrupt``. Raises ``ValueError`` above the limit."""
 
+@final
 class SigintHandler:
     """A SIGINT handler for ``signal.signal`` that raises ``KeyboardInterrupt`` with no
     Python frame of its own in the traceback. It first drains the non-blocking wakeup
     pipe whose read end is ``wakeup_fd`` (see ``signal.set_wakeup_fd``), acknowledging
     the signal: bytes left there mean a signal no handler has run for yet."""
 
-    def __init__(self, wakeup_fd: int = -1) -> None: ...
+    def __new__(cls, wakeup_fd: int = -1) -> SigintHandler: ...
     def __call__(self, signum: int, frame: object) -> None: ...
     def acknowledge(self) -> None:
         """Drain the wakeup pipe without raising (the signal was taken note of)."""

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,17 @@ def _run(cmd, timeout):
 def _inside(path, directory):
     p = Path(os.path.abspath(path))  # no resolve(): venv/bin/python is a symlink
     return any(p == d or d in p.parents for d in {directory, directory.resolve()})
+
+
+def test_wheel_ships_types():
+    """The package is typed (PEP 561 py.typed) and the engine's stub comes along as the
+    stub-only package rust_bridge-stubs, the same text as rust_bridge/rust_bridge.pyi."""
+    wheel = _required_env("PYO3_KERNEL_WHEEL")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "pyo3_kernel/py.typed" in archive.namelist()
+        stub = archive.read("rust_bridge-stubs/__init__.pyi")
+    source = Path(__file__).resolve().parent.parent / "rust_bridge" / "rust_bridge.pyi"
+    assert stub == source.read_bytes()
 
 
 def test_host_runs_from_fresh_venv(tmp_path, monkeypatch):

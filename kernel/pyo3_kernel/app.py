@@ -53,6 +53,7 @@ def serve(
             connection_file = connection.new_file_name(jupyter_runtime_dir())
         conn = connection.new_connection()
     else:
+        assert connection_file is not None  # (write_file is False only when one was given)
         conn = connection.load(connection_file)
     log_to_original_stderr()
     # Figures made in cells arrive as images at the end of the cell, as in ipykernel.

@@ -31,7 +31,7 @@ class EarlyReplies:
         verifier: wire.Verifier,
         signer: wire.Signer,
         session_id: str,
-        sockets: dict[str, zmq.Socket],
+        sockets: dict[str, zmq.SyncSocket],
         iopub: LockedSocket,
     ):
         self.verifier = verifier
@@ -40,7 +40,7 @@ class EarlyReplies:
         self.session_id = session_id
         self.sockets = sockets
         self.iopub = iopub
-        self.held: list[tuple[zmq.Socket, list[bytes]]] = []
+        self.held: list[tuple[zmq.SyncSocket, list[bytes]]] = []
 
     def _header(self, msg_type: str) -> dict[str, Any]:
         return {
@@ -54,7 +54,7 @@ class EarlyReplies:
 
     def _send(
         self,
-        socket: zmq.Socket | LockedSocket,
+        socket: zmq.SyncSocket | LockedSocket,
         idents: list[bytes],
         msg_type: str,
         parent: Any,
@@ -68,7 +68,7 @@ class EarlyReplies:
         topic = pubsocket.topic(self.session_id, "status")
         self._send(self.iopub, [topic], "status", parent, {"execution_state": state})
 
-    def answer(self, socket: zmq.Socket) -> bool:
+    def answer(self, socket: zmq.SyncSocket) -> bool:
         """Answer the next message if it is a valid kernel_info_request; False if it is
         something else (then it is held, for the kernel to answer once built)."""
         parts = socket.recv_multipart(zmq.NOBLOCK)
@@ -92,7 +92,7 @@ class EarlyReplies:
         self._status("idle", header)
         return True
 
-    def serve_until(self, done: threading.Event) -> list[tuple[zmq.Socket, list[bytes]]]:
+    def serve_until(self, done: threading.Event) -> list[tuple[zmq.SyncSocket, list[bytes]]]:
         """Answer kernel_info until ``done``; return the first other message of each
         socket, read but not handled, for the kernel to take over."""
         # First on IOPub, as in ipykernel: a status sent later (after kernel_info was

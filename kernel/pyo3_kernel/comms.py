@@ -22,8 +22,10 @@ def _request_id(data: Any) -> str | None:
     """The id a widget protocol puts in a request's content (to match its reply)."""
     if isinstance(data, dict):
         content = data.get("content")
-        if isinstance(content, dict) and isinstance(content.get("id"), str):
-            return content["id"]
+        if isinstance(content, dict):
+            request = content.get("id")
+            if isinstance(request, str):
+                return request
     return None
 
 

@@ -112,7 +112,7 @@ def write(path: str, conn: Connection) -> None:
         json.dump(info, f, indent=2)
 
 
-def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
+def bind(context: zmq.SyncContext, conn: Connection) -> dict[str, zmq.SyncSocket]:
     """Create and bind the five kernel sockets; ports given as 0 are chosen now."""
     kinds = {
         "shell": zmq.ROUTER,
@@ -121,7 +121,7 @@ def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
         "iopub": zmq.XPUB,  # subscriptions are answered with iopub_welcome (pubsocket.py)
         "hb": zmq.ROUTER,
     }
-    sockets: dict[str, zmq.Socket] = {}
+    sockets: dict[str, zmq.SyncSocket] = {}
     for channel, kind in kinds.items():
         socket = context.socket(kind)
         socket.linger = 1000
@@ -142,7 +142,7 @@ def bind(context: zmq.Context, conn: Connection) -> dict[str, zmq.Socket]:
     return sockets
 
 
-def start_heartbeat(socket: zmq.Socket) -> threading.Thread:
+def start_heartbeat(socket: zmq.SyncSocket) -> threading.Thread:
     """Echo heartbeat pings on their own thread (pure ZeroMQ, no Python per ping)."""
 
     def echo() -> None:
@@ -159,7 +159,7 @@ def start_heartbeat(socket: zmq.Socket) -> threading.Thread:
     return thread
 
 
-def close(context: zmq.Context, sockets: dict[str, zmq.Socket]) -> None:
+def close(context: zmq.SyncContext, sockets: dict[str, zmq.SyncSocket]) -> None:
     """Close the sockets this thread owns and let ZeroMQ deliver what is queued (the
     shutdown reply, the last outputs) before the process exits, within a second."""
     for channel in ("shell", "stdin", "iopub"):

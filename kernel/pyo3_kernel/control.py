@@ -59,7 +59,7 @@ Message = dict[str, Any]
 class ControlThread(threading.Thread):
     """Answers control requests; routes shell requests while subshells exist."""
 
-    def __init__(self, kernel: Kernel, socket: zmq.Socket, context: zmq.Context) -> None:
+    def __init__(self, kernel: Kernel, socket: zmq.SyncSocket, context: zmq.SyncContext) -> None:
         super().__init__(daemon=True, name="control")
         self.kernel = kernel
         self.socket = socket
@@ -132,7 +132,7 @@ class ControlThread(threading.Thread):
             log.warning("unknown message type %r on control ignored", msg_type)
 
     # --- control requests ----------------------------------------------------------
-    def interrupt_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def interrupt_request(self, socket: zmq.SyncSocket, idents: list[bytes], msg: Message) -> None:
         interrupt_main_thread()
         self.kernel.reply(socket, idents, msg, {"status": "ok"})
 
@@ -206,14 +206,14 @@ class ControlThread(threading.Thread):
         watchdog.start()
 
     def create_subshell_request(
-        self, socket: zmq.Socket, idents: list[bytes], msg: Message
+        self, socket: zmq.SyncSocket, idents: list[bytes], msg: Message
     ) -> None:
         subshell_id = self.kernel.subshells.create()
         self._start_routing()
         self.kernel.reply(socket, idents, msg, {"status": "ok", "subshell_id": subshell_id})
 
     def delete_subshell_request(
-        self, socket: zmq.Socket, idents: list[bytes], msg: Message
+        self, socket: zmq.SyncSocket, idents: list[bytes], msg: Message
     ) -> None:
         subshell_id = msg["content"].get("subshell_id")
         try:
@@ -225,11 +225,13 @@ class ControlThread(threading.Thread):
         self._stop_routing_if_unused()
         self.kernel.reply(socket, idents, msg, {"status": "ok"})
 
-    def list_subshell_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def list_subshell_request(
+        self, socket: zmq.SyncSocket, idents: list[bytes], msg: Message
+    ) -> None:
         ids = self.kernel.subshells.ids()
         self.kernel.reply(socket, idents, msg, {"status": "ok", "subshell_id": ids})
 
-    def usage_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def usage_request(self, socket: zmq.SyncSocket, idents: list[bytes], msg: Message) -> None:
         self.kernel.session.send(socket, "usage_reply", self._usage.usage(), msg, ident=idents)
 
     # --- the shell socket, while subshells exist -----------------------------------

@@ -22,9 +22,11 @@ LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 def host_path() -> str:
     """The absolute path of the ``pyo3-kernel`` host binary of this environment."""
     try:
-        import pyo3_kernel_host  # built into the host binary: present when we run in it
+        # Built into the host binary: present when we run in it (it has no stub).
+        import pyo3_kernel_host  # type: ignore[import-not-found]
 
-        return pyo3_kernel_host.executable()
+        executable: str = pyo3_kernel_host.executable()
+        return executable
     except ImportError:
         pass
     candidate = Path(sysconfig.get_path("scripts")) / "pyo3-kernel"

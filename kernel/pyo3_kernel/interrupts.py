@@ -20,7 +20,7 @@ coalesce until a handler runs, so this does not interrupt twice.
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # signal's C module: typeshed has no stub
 import select
 import signal
 import socket
@@ -216,7 +216,9 @@ class CriticalSection:
 
 def interrupt_main_thread() -> None:
     """Deliver SIGINT to the main thread itself, so a blocking call there wakes up."""
-    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    main = threading.main_thread().ident
+    assert main is not None  # the main thread has started: it has an ident
+    signal.pthread_kill(main, signal.SIGINT)
 
 
 def block_sigint_in_this_thread() -> None:

@@ -63,6 +63,7 @@ def is_complete(shell: InteractiveShell, content: Content) -> Content:
 
 def history(shell: InteractiveShell, content: Content) -> Content:
     manager = shell.history_manager
+    assert manager is not None  # made with the shell; only IPython's exit clears it
     kind = content.get("hist_access_type")
     raw = content.get("raw", True)
     output = content.get("output", False)

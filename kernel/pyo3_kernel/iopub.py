@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from jupyter_client.session import Session
+from typing import TYPE_CHECKING, Any
 
 from . import pubsocket
 from .outputcapture import OutputCaptures
 from .pubsocket import LockedSocket
 
+if TYPE_CHECKING:
+    from .session import KernelSession
+
 
 class IOPub:
     """Publishes IOPub messages inline from whichever thread produced them."""
 
-    def __init__(self, session: Session, socket: LockedSocket) -> None:
+    def __init__(self, session: KernelSession, socket: LockedSocket) -> None:
         self.session = session
         self.socket = socket
         self.captures = OutputCaptures()

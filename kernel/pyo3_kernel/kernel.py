@@ -16,12 +16,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import zmq
-from jupyter_client.session import Session
 
 from . import comms, debugger, info, introspection, wire
 from .control import CALL, PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, WAKE_ADDRESS, ControlThread
@@ -38,6 +37,7 @@ from .stdin import StdinForwarder
 from .subshells import Subshell, Subshells, UnknownSubshellError
 
 if TYPE_CHECKING:
+    from .session import KernelSession
     from .shellapp import KernelShellApp
 
 # After `exit()` the kernel lives this long, as ipykernel does, so clients (jupyter
@@ -65,9 +65,9 @@ class Kernel:
 
     def __init__(
         self,
-        session: Session,
-        sockets: dict[str, zmq.Socket],
-        context: zmq.Context,
+        session: KernelSession,
+        sockets: dict[str, zmq.SyncSocket],
+        context: zmq.SyncContext,
         iopub: LockedSocket,
         shell_app: KernelShellApp,
         ports: dict[str, int] | None = None,
@@ -112,7 +112,8 @@ class Kernel:
         for publisher in (self.shell.displayhook, self.shell.display_pub):
             publisher.session = session
             publisher.pub_socket = self.iopub.socket
-        self.shell.displayhook.topic = self.iopub.topic("execute_result")
+        # (ipykernel declares ``topic = None``; its own app sets bytes here too.)
+        self.shell.displayhook.topic = self.iopub.topic("execute_result")  # type: ignore[assignment]
         self.stdin.install()
         self.comm_manager = comms.install(self)
         self.debugger = self._make_debugger(context) if info.debugger_available() else None
@@ -152,7 +153,7 @@ class Kernel:
         self.port.wake.close(linger=0)
 
     # --- the loop ------------------------------------------------------------------
-    def run(self, held: list[tuple[zmq.Socket, list[bytes]]] = ()) -> None:
+    def run(self, held: Sequence[tuple[zmq.SyncSocket, list[bytes]]] = ()) -> None:
         """Serve requests until a shutdown request (or ``exit()``) ends the kernel.
         ``held`` are messages read during bootstrap, answered first."""
         gate.install()
@@ -194,7 +195,8 @@ class Kernel:
         return None
 
     def _watched(self) -> list[int]:
-        return [self._pipe.getsockopt(zmq.FD), *self.port.watched()]
+        pipe = cast(int, self._pipe.getsockopt(zmq.FD))  # (FD is an int option)
+        return [pipe, *self.port.watched()]
 
     def _ready(self) -> bool:
         """Whether the control thread or a client has something for the main shell."""
@@ -267,7 +269,7 @@ class Kernel:
         return True  # (or the watched descriptors changed: the next wait sees to it)
 
     def receive(
-        self, socket: zmq.Socket, parts: list[Any] | None = None
+        self, socket: zmq.SyncSocket, parts: list[Any] | None = None
     ) -> tuple[list[bytes], Message] | None:
         """Read (unless ``parts`` were read already) and verify one message; invalid
         ones are logged and dropped."""
@@ -322,7 +324,11 @@ class Kernel:
         busy and idle (a comm message has no reply: the idle is all a client sees)."""
         log.warning("cannot handle %s: %s", msg["header"]["msg_type"], err)
         self.iopub.status("busy", msg)
-        content = {"status": "error", "ename": type(err).__name__, "evalue": str(err)}
+        content: dict[str, Any] = {
+            "status": "error",
+            "ename": type(err).__name__,
+            "evalue": str(err),
+        }
         content["traceback"] = []
         msg_type = msg["header"]["msg_type"].rsplit("_", 1)[0] + "_reply"
         self.session.send(
@@ -359,7 +365,8 @@ class Kernel:
         from this thread or task, which ``set_thread_parent`` can change)."""
         if channel == "control":
             return self._parents["control"]
-        return self.shell.get_parent()
+        parent: Message = self.shell.get_parent()  # (ipykernel's method is unannotated)
+        return parent
 
     def reply(
         self, socket: Any, idents: list[bytes], parent: Message, content: dict[str, Any]
@@ -371,7 +378,7 @@ class Kernel:
     def send_error_reply(
         self, socket: Any, idents: list[bytes], parent: Message, err: BaseException
     ) -> None:
-        content = {
+        content: dict[str, Any] = {
             "status": "error",
             "ename": type(err).__name__,
             "evalue": str(err),
@@ -429,9 +436,11 @@ class Kernel:
                 traceback=result.traceback,
                 user_expressions={},
             )
-        reply["payload"] = shell.payload_manager.read_payload()
+        payloads = shell.payload_manager
+        assert payloads is not None  # made with the shell (init_payload)
+        reply["payload"] = payloads.read_payload()
         if reply["payload"]:
-            shell.payload_manager.clear_payload()
+            payloads.clear_payload()
         subshell = self._subshell()
         queued: list[Received] = []
         if error is not None and not silent and content.get("stop_on_error", True):

@@ -18,7 +18,7 @@ import select
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -60,7 +60,7 @@ class Welcomer:
 class LockedSocket:
     """A send-only view of the IOPub socket that one thread at a time may use."""
 
-    def __init__(self, socket: zmq.Socket, welcomer: Welcomer | None = None) -> None:
+    def __init__(self, socket: zmq.SyncSocket, welcomer: Welcomer | None = None) -> None:
         self.socket = socket
         self._lock = threading.Lock()
         self._welcomer = welcomer
@@ -99,7 +99,7 @@ class LockedSocket:
 
     def _watch(self) -> None:
         """Welcome subscribers that arrive while nothing is being sent."""
-        fd = self.socket.getsockopt(zmq.FD)
+        fd = cast(int, self.socket.getsockopt(zmq.FD))  # (FD is an int option)
         while not self._closed:
             try:
                 select.select([fd], [], [], 1.0)

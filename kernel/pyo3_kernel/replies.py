@@ -25,7 +25,7 @@ RESUME_DEBUGGER = b"resume-debugger"
 class Relay:
     """Each thread's PUSH socket to the control thread."""
 
-    def __init__(self, context: zmq.Context) -> None:
+    def __init__(self, context: zmq.SyncContext) -> None:
         self._context = context
         self._local = threading.local()
 

@@ -106,7 +106,8 @@ class KernelSession(Session):
         try:
             return _PACKER.pack(obj)
         except (TypeError, ValueError):
-            return self.pack(obj)
+            packed: bytes = self.pack(obj)  # (a Callable trait: untyped)
+            return packed
 
     def _pack_parent(self, parent_header: Any) -> bytes:
         packed_for, packed_items, packed = self._packed_parent
@@ -136,7 +137,7 @@ class KernelSession(Session):
             ident = [ident]
         return [*ident, DELIMITER, self.sign(frames), *frames]
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         stream: Any,
         msg_or_type: Message | str,

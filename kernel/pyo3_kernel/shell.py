@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipykernel.zmqshell import ZMQInteractiveShell
+from ipykernel.zmqshell import ZMQDisplayPublisher, ZMQInteractiveShell
 from IPython.core import debugger
 from IPython.core.error import UsageError
 from IPython.core.inputtransformer2 import leading_empty_lines
@@ -44,7 +44,8 @@ def use_interruptible_pdb() -> Iterator[None]:
     in ipykernel: an interrupt at its prompt ends the cell instead of prompting again."""
     saved = (debugger.Pdb, pdb.Pdb, pdb.set_trace)
     debugger.Pdb = debugger.InterruptiblePdb  # type: ignore[misc]
-    pdb.Pdb = debugger.InterruptiblePdb  # type: ignore[misc]
+    # (IPython's Pdb takes other constructor arguments than the standard library's.)
+    pdb.Pdb = debugger.InterruptiblePdb  # type: ignore[misc, assignment]
     pdb.set_trace = debugger.set_trace
     try:
         yield
@@ -80,16 +81,20 @@ class PyO3Shell(ZMQInteractiveShell):
     displayhook_class = Type(KernelDisplayHook)
     compiler_class = Type(KernelCompiler)
     input_transformer_manager = Instance(KernelTransformerManager, ())
+    # What IPython makes from displayhook_class and ipykernel's display_pub_class.
+    displayhook: KernelDisplayHook
+    display_pub: ZMQDisplayPublisher
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         main_module = sys.modules["__main__"]
-        super().__init__(*args, user_module=main_module, **kwargs)
+        super().__init__(*args, user_module=main_module, **kwargs)  # type: ignore[no-untyped-call]
         import rust_bridge  # built into the host
 
         self.bridge = rust_bridge.Executor(main_module)
         self.register_magics(KernelInfoMagics)
         # Cells reach the history database when the kernel is idle (write_history),
         # never from IPython's saving thread in the middle of an execute.
+        assert self.history_manager is not None  # made by super().__init__ (init_history)
         self.history_manager.db_cache_size = 2**31
         # Per thread (the main shell's, a subshell's): tracebacks shown while its
         # current cell runs, (exception, its lines, whether the display hook showed it).
@@ -108,7 +113,8 @@ class PyO3Shell(ZMQInteractiveShell):
 
     def init_display_formatter(self) -> None:
         self.display_formatter = KernelDisplayFormatter(parent=self)
-        self.configurables.append(self.display_formatter)
+        # (mypy infers ``configurables`` from IPython's ``[self]``; it holds Configurables.)
+        self.configurables.append(self.display_formatter)  # type: ignore[arg-type]
 
     def init_sys_modules(self) -> None:
         # The namespace *is* __main__'s dict, so there is nothing to swap in.
@@ -136,16 +142,18 @@ class PyO3Shell(ZMQInteractiveShell):
 
     def history_pending(self) -> bool:
         manager = self.history_manager
+        assert manager is not None  # made with the shell; only IPython's exit clears it
         return bool(manager.enabled and (manager.db_input_cache or manager.db_output_cache))
 
     def write_history(self) -> None:
         """Write cached history to IPython's database (called while the kernel is idle)."""
         if self.history_pending():
+            assert self.history_manager is not None  # (history_pending checked)
             self.history_manager.writeout_cache()
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
         self._shown.append((evalue, list(stb), self.displayhook.displaying))
-        super()._showtraceback(etype, evalue, stb)
+        super()._showtraceback(etype, evalue, stb)  # type: ignore[no-untyped-call]
 
     def showtraceback(self, *args: Any, **kwargs: Any) -> None:
         self._this_thread.showing = True
@@ -160,10 +168,10 @@ class PyO3Shell(ZMQInteractiveShell):
         cell ends with the error it had; it is not debugged in turn. Started by
         ``%debug`` instead, its failure is the cell's error."""
         if not getattr(self._this_thread, "showing", False):
-            super().debugger(force)
+            super().debugger(force)  # type: ignore[no-untyped-call]
             return
         try:
-            super().debugger(force)
+            super().debugger(force)  # type: ignore[no-untyped-call]
         except Exception:
             call_pdb, self.call_pdb = self.call_pdb, False
             try:
@@ -178,7 +186,9 @@ class PyO3Shell(ZMQInteractiveShell):
         self._shown = []
         return self._outcome(self.run_cell(raw_cell, store_history, silent, cell_id=cell_id))
 
-    def run_cell(
+    # IPython 9 added ``cell_meta`` to run_cell; IPython 8 has none, so it travels in
+    # ``**kwargs`` (by keyword, as IPython and ipykernel pass it).
+    def run_cell(  # type: ignore[override]
         self,
         raw_cell: str,
         store_history: bool = False,
@@ -226,7 +236,7 @@ class PyO3Shell(ZMQInteractiveShell):
         kernel's event loop, not by IPython's loop runner."""
         return False
 
-    async def run_ast_nodes(  # type: ignore[override]
+    async def run_ast_nodes(
         self,
         nodelist: list[ast.stmt],
         cell_name: str,
@@ -239,7 +249,9 @@ class PyO3Shell(ZMQInteractiveShell):
         if not nodelist:
             return False
         shown = shown_nodes(nodelist, interactivity)
-        source = "".join(linecache.cache.get(cell_name, (0, None, [], ""))[2])
+        entry = linecache.cache.get(cell_name, (0, None, [], ""))
+        assert len(entry) == 4  # IPython's compiler registers a cell's lines, never lazily
+        source = "".join(entry[2])
         may_await = not source or "await" in source or "async" in source
         # IPython decides ";" at the end of the cell by tokenizing it again for every
         # value shown; decided once here.
@@ -309,10 +321,12 @@ class PyO3Shell(ZMQInteractiveShell):
     def user_expressions(self, expressions: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Evaluate ``user_expressions`` through the bridge, one result per expression."""
         results: dict[str, dict[str, Any]] = {}
+        formatter = self.display_formatter
+        assert formatter is not None  # made with the shell (init_display_formatter)
         for key, expression in expressions.items():
             try:
                 value = self.bridge.eval(expression)
-                data, metadata = self.display_formatter.format(value)
+                data, metadata = formatter.format(value)
                 results[key] = {"status": "ok", "data": data, "metadata": metadata}
             except BaseException as err:  # reported per expression, never fails the cell
                 results[key] = {

@@ -38,7 +38,8 @@ class KernelShellApp(BaseIPythonApplication, InteractiveShellApp):
         from .shell import PyO3Shell
 
         app = cls(log=logging.getLogger("pyo3_kernel"))
-        app.classes = [PyO3Shell, ProfileDir]
+        # (traitlets infers ``classes`` as a list of ProfileDir from IPython's default.)
+        app.classes = [PyO3Shell, ProfileDir]  # type: ignore[list-item]
         app.initialize(arguments)
         return app
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -31,10 +31,10 @@ class ShellPort:
 
     def __init__(
         self,
-        socket: zmq.Socket,
+        socket: zmq.SyncSocket,
         relay: Relay,
         parse: Callable[[list[Any]], Received | None],
-        wake: zmq.Socket,
+        wake: zmq.SyncSocket,
     ) -> None:
         self.socket = socket
         self.lock = threading.Lock()
@@ -81,7 +81,7 @@ class ShellPort:
         """The descriptors that signal a request for the main shell."""
         with self.lock:
             sock = self.wake if self.routed else self.socket
-            return [sock.getsockopt(zmq.FD)]
+            return [cast(int, sock.getsockopt(zmq.FD))]  # (FD is an int option)
 
     def poll(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a request (direct mode only: when routed,
@@ -91,7 +91,8 @@ class ShellPort:
         with self.lock:
             if self.routed:
                 return False
-            return bool(self.socket.poll(timeout * 1000))
+            # pyzmq's stub says int milliseconds; poll takes a float (Poller.poll truncates it).
+            return bool(self.socket.poll(timeout * 1000))  # type: ignore[arg-type]
 
     def _drain_wake(self) -> None:
         try:

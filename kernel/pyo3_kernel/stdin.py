@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class StdinForwarder:
     """Replaces ``input`` and ``getpass`` with requests to the frontend."""
 
-    def __init__(self, kernel: Kernel, socket: zmq.Socket) -> None:
+    def __init__(self, kernel: Kernel, socket: zmq.SyncSocket) -> None:
         self.kernel = kernel
         self.socket = socket
         # Each thread answers its own request (the main shell's, a subshell's).

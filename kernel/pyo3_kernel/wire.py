@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -125,7 +125,7 @@ class MessageIds:
         return f"{self._prefix}{next(self._count)}"
 
 
-def send_multipart(socket: zmq.Socket, parts: Sequence[Any], copy: bool = True) -> None:
+def send_multipart(socket: zmq.SyncSocket, parts: Sequence[Any], copy: bool = True) -> None:
     """Send ``parts`` as one multipart message. The caller makes sure no interrupt
     lands between frames (a message cut short would corrupt the next one)."""
     last = len(parts) - 1
@@ -133,7 +133,7 @@ def send_multipart(socket: zmq.Socket, parts: Sequence[Any], copy: bool = True) 
         _send_frame(socket, part, _SNDMORE if index < last else 0, copy)
 
 
-def recv_multipart(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
+def recv_multipart(socket: zmq.SyncSocket, flags: int = 0) -> list[bytes]:
     """Receive one multipart message as bytes (``zmq.Again`` if none, with NOBLOCK)."""
     parts = [_recv_frame(socket, flags)]
     while _get_option(socket, _RCVMORE):
@@ -141,8 +141,9 @@ def recv_multipart(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
     return parts
 
 
-def readable(socket: zmq.Socket) -> bool:
+def readable(socket: zmq.SyncSocket) -> bool:
     """Whether ``socket`` has a message to read. Reading its events also re-arms its
     descriptor, which ZeroMQ signals only on changes (a send or receive can use the
     signal up): code that waits on the descriptor must call this after using it."""
-    return bool(_get_option(socket, _EVENTS) & _POLLIN)
+    # (pyzmq types every option as ``int | bytes``; EVENTS is an int.)
+    return bool(cast(int, _get_option(socket, _EVENTS)) & _POLLIN)

@@ -1,0 +1,1 @@
+../../rust_bridge/rust_bridge.pyi
