@@ -5,8 +5,9 @@ pyzmq, IPython, ipykernel or CPython changes it."""
 from __future__ import annotations
 
 import asyncio
-import atexit
 import inspect
+import subprocess
+import sys
 
 import pytest
 import zmq
@@ -95,11 +96,16 @@ def test_asyncio_running_loop_functions():
 
 
 def test_atexit_runs_registered_handlers_on_request():
+    # In a child process: running this process's handlers would stop pyzmq's
+    # garbage-collector thread and remove the test session's IPYTHONDIR.
     assert ("atexit", "_run_exitfuncs") in compat.RUST_USES
-    ran = []
-    atexit.register(ran.append, "handler")
-    try:
-        atexit._run_exitfuncs()
-    finally:
-        atexit.unregister(ran.append)
-    assert ran == ["handler"]
+    code = (
+        "import atexit\n"
+        "ran = []\n"
+        "atexit.register(ran.append, 'handler')\n"
+        "atexit._run_exitfuncs()\n"
+        "assert ran == ['handler'], ran\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr

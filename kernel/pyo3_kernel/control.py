@@ -86,7 +86,7 @@ class ControlThread(threading.Thread):
             "debug_request": self.debug_request,
         }
         self._usage = UsageMeter()
-        self._watched_debugger: set[zmq.Socket] = set()
+        self._watched_debugger: set[zmq.SyncSocket] = set()
         self._resumed: queue.SimpleQueue[threading.Event] = queue.SimpleQueue()
 
     def run(self) -> None:
@@ -136,7 +136,7 @@ class ControlThread(threading.Thread):
         interrupt_main_thread()
         self.kernel.reply(socket, idents, msg, {"status": "ok"})
 
-    def debug_request(self, socket: zmq.Socket, idents: list[bytes], msg: Message) -> None:
+    def debug_request(self, socket: zmq.SyncSocket, idents: list[bytes], msg: Message) -> None:
         """The debugger's requests (debugger.py); ``{}`` where debugpy is missing, as
         ipykernel answers."""
         debugger = self.kernel.debugger
@@ -145,7 +145,7 @@ class ControlThread(threading.Thread):
         self._watch_debugger()
 
     @property
-    def _debugger_socket(self) -> zmq.Socket | None:
+    def _debugger_socket(self) -> zmq.SyncSocket | None:
         debugger = self.kernel.debugger
         return debugger.socket if debugger is not None else None
 
@@ -185,6 +185,17 @@ class ControlThread(threading.Thread):
         finally:
             while not self._resumed.empty():
                 self._resumed.get().set()
+
+    def _interrupt_past_debugger(self) -> None:
+        """An interrupt landed in the debugger's code on the main thread (a cell stopped
+        at a breakpoint): debugpy resumes the thread, so that the interrupt, which
+        interrupts.py keeps sending meanwhile, lands in the cell's own code."""
+        try:
+            debugger = self.kernel.debugger
+            if debugger is not None:
+                debugger.resume_stopped_threads()
+        except Exception:
+            log.exception("debugger: resuming for an interrupt failed")
 
     def run_on_main(self, function: Callable[[], Any], timeout: float) -> Any:
         """Run ``function`` on the main thread (between cells) and return its result;
@@ -305,6 +316,8 @@ class ControlThread(threading.Thread):
                 self.stop_kernel()
             elif target == replies.RESUME_DEBUGGER:
                 self._resume_debugger()
+            elif target == replies.INTERRUPT_IN_DEBUGGER:
+                self._interrupt_past_debugger()
 
     def subshell_ended(self) -> None:
         """Called on a subshell's thread as it ends."""

@@ -39,7 +39,7 @@ class Deframer:
 
     def feed(self, data: bytes) -> list[Message]:
         self._buffer += data
-        messages = []
+        messages: list[Message] = []
         while True:
             start = self._buffer.find(HEADER)
             if start < 0:
@@ -71,9 +71,9 @@ class AdapterLink:
     are queued: ``take_events``); ``read`` takes what arrived when the socket is
     readable with no request waiting."""
 
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], host: str = "127.0.0.1") -> None:
+    def __init__(self, context: zmq.SyncContext, host: str = "127.0.0.1") -> None:
         self.host = host
-        self.socket: zmq.Socket[bytes] = context.socket(zmq.STREAM)
+        self.socket: zmq.SyncSocket = context.socket(zmq.STREAM)
         self.socket.linger = 0
         self.port = self._free_port()
         self._routing_id: bytes | None = None
@@ -92,7 +92,9 @@ class AdapterLink:
 
     def connect(self) -> None:
         self.socket.connect(f"tcp://{self.host}:{self.port}")
-        self._routing_id = self.socket.getsockopt(zmq.ROUTING_ID)
+        routing_id = self.socket.getsockopt(zmq.ROUTING_ID)
+        assert isinstance(routing_id, bytes)  # a bytes-valued option
+        self._routing_id = routing_id
 
     def disconnect(self) -> None:
         if self._routing_id is not None:
@@ -140,7 +142,7 @@ class AdapterLink:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            if self.socket.poll(remaining * 1000, zmq.POLLIN):
+            if self.socket.poll(int(remaining * 1000) + 1, zmq.POLLIN):
                 self.read()
 
     def request(self, message: Message, timeout: float) -> Message:

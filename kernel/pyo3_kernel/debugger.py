@@ -11,12 +11,13 @@ writes (cells.py), so a breakpoint set in a cell's gutter is hit there and in th
 functions the cell defines.
 
 The control thread keeps serving while the main thread is stopped at a breakpoint:
-that is how ``variables`` and ``continue`` arrive. An interrupt while stopped ends the
-cell with ``KeyboardInterrupt``; before it replies, the kernel has debugpy resume the
-stopped threads (frontends get ``continued`` and leave their stopped view). Known gap,
-as in ipykernel (jupyterlab#15012): the interrupt leaves through debugpy's trace
-function, so Python stops tracing the main thread and later breakpoints are not hit
-until the debugger is restarted.
+that is how ``variables`` and ``continue`` arrive. An interrupt is never raised inside
+debugpy's code (a trace function that raises makes Python stop tracing the thread, and
+every later breakpoint is missed: ipykernel's jupyterlab#15012): one that lands there,
+a cell stopped at a breakpoint, has debugpy resume the thread and is delivered again,
+so ``KeyboardInterrupt`` ends the cell in the cell's own code (interrupts.py) and the
+breakpoints keep working. (What is left of a cell that finishes within a millisecond of
+resuming just finishes.)
 """
 
 from __future__ import annotations
@@ -43,15 +44,16 @@ REQUEST_TIMEOUT = 30.0
 LISTEN_TIMEOUT = 60.0
 
 
-def _listen(host: str, port: int) -> None:
+def _listen(host: str, port: int, traced: Callable[[str], None]) -> None:
     """Start debugpy in this process, its adapter listening on ``host:port`` (runs on
-    the main thread)."""
+    the main thread); then ``traced(debugpy's directory)``."""
     # pydevd warns, on the cell's stderr, that frozen standard-library modules can
     # miss breakpoints: true and harmless (a notebook's breakpoints are in cells).
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     import debugpy
 
     debugpy.listen((host, port))
+    traced(os.path.dirname(debugpy.__file__))
 
 
 class Debugger:
@@ -59,13 +61,14 @@ class Debugger:
 
     def __init__(
         self,
-        context: zmq.Context[zmq.Socket[bytes]],
+        context: zmq.SyncContext,
         publish: Callable[[Message], None],
         run_on_main: Callable[[Callable[[], Any]], Any],
         namespace: Callable[[], Mapping[str, Any]],
         rich_value: Callable[[str], dict[str, Any]],
         set_keep_leading_lines: Callable[[bool], None],
         kernel_paths: list[str],
+        traced: Callable[[str], None] = lambda directory: None,
     ) -> None:
         self._context = context
         self._publish = publish
@@ -74,6 +77,7 @@ class Debugger:
         self._rich_value = rich_value
         self._set_keep_leading_lines = set_keep_leading_lines
         self._kernel_paths = kernel_paths
+        self._traced = traced  # (main thread) told debugpy's directory once it runs
         self.link: dap.AdapterLink | None = None
         self._listening = False
         self.started = False
@@ -99,7 +103,7 @@ class Debugger:
 
     # --- the control thread's entry points -------------------------------------------
     @property
-    def socket(self) -> zmq.Socket[bytes] | None:
+    def socket(self) -> zmq.SyncSocket | None:
         """The socket to poll for debugpy's events (None until started)."""
         return self.link.socket if self.link is not None and self.link.connected else None
 
@@ -194,7 +198,7 @@ class Debugger:
             os.makedirs(CELL_DIR, mode=0o700, exist_ok=True)
             link = self.link
             try:
-                self._run_on_main(lambda: _listen(link.host, link.port))
+                self._run_on_main(lambda: _listen(link.host, link.port, self._traced))
             except Exception as err:
                 log.error("debugger: debugpy did not start: %s", err)
                 return False

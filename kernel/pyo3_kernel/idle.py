@@ -39,6 +39,7 @@ class IdleWaiter:
         self._loop: Any = None
         self._fds: list[int] = []
         self._waiting: Any = None  # the future of the wait in progress
+        self._nudged = False
 
     def wait(self, loop: Any, timeout: float | None) -> None:
         """Run ``loop`` until a request is ready or ``timeout`` seconds pass."""
@@ -74,6 +75,18 @@ class IdleWaiter:
         for fd in fds:
             loop.add_reader(fd, self._on_readable)
         self._loop, self._fds = loop, fds
+
+    def nudge(self, loop: Any) -> None:
+        """Have ``loop`` check once what is ready, just after the next task that starts
+        on it (a cell) has run up to its first wait: requests read into an inbox, or
+        signalled before the descriptors were watched, make no descriptor readable."""
+        if not self._nudged:
+            self._nudged = True
+            loop.call_soon(loop.call_soon, self._on_nudge)
+
+    def _on_nudge(self) -> None:
+        self._nudged = False
+        self._on_readable()
 
     def _on_readable(self) -> None:
         if not self._ready():

@@ -21,15 +21,22 @@ coalesce until a handler runs, so this does not interrupt twice.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # signal's C module: typeshed has no stub
+import os
 import select
 import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
+from typing import Any
 
 REDELIVER_AFTER = 0.02  # seconds a signal may stay unhandled before it is sent again
+# How long an interrupt that landed in a debugger's code waits for the debugger to
+# resume the cell (it takes milliseconds) before it is raised where it is.
+DEBUGGER_RESUME_WAIT = 5.0
+DEBUGGER_RESEND_EVERY = 0.001
 _SIGINT = int(signal.SIGINT)
 
 
@@ -48,6 +55,12 @@ class InterruptGate:
         self._critical = 0
         self._installed = False
         self._watcher: threading.Thread | None = None
+        # While a debugger traces the main thread: its code's directory, and what to do
+        # when an interrupt lands inside it (debugger_attached).
+        self._debugger_dir: str | None = None
+        self._in_debugger: Callable[[], None] | None = None
+        self._debugger_files: dict[str, bool] = {}  # code file -> inside the debugger
+        self._deferred_since: float | None = None  # an interrupt waits for the debugger
         self._critical_section = CriticalSection(self)
 
     def install(self) -> None:
@@ -88,15 +101,75 @@ class InterruptGate:
     def _choose_handler(self) -> None:
         if not self._installed:
             return
-        interruptible = self._armed and not self._critical
+        handler: Any = self._hold
+        if self._armed and not self._critical:
+            handler = self._raise if self._debugger_dir is None else self._raise_outside_debugger
         # _signal.signal is what signal.signal wraps (minus converting the previous
         # handler to an enum, which costs an exception per call); like it, it first
         # runs the handler of a signal that is pending.
-        _signal.signal(_SIGINT, self._raise if interruptible else self._hold)
+        _signal.signal(_SIGINT, handler)
+
+    def debugger_attached(self, directory: str, in_debugger: Callable[[], None]) -> None:
+        """(Main thread.) A debugger now traces the main thread; its code lives in
+        ``directory``. An interrupt must never be raised inside its code (a trace
+        function that raises makes Python stop tracing the thread, and the debugger
+        would miss every breakpoint after): one that lands there calls
+        ``in_debugger()``, which resumes the debugger and interrupts again."""
+        self._debugger_dir = os.path.join(os.path.realpath(directory), "")
+        self._in_debugger = in_debugger
+        self._choose_handler()
+
+    def _raise_outside_debugger(self, signum: int, frame: FrameType | None) -> None:
+        """The handler while a debugger traces the main thread: an interrupt that lands
+        in the debugger's code (a cell stopped at a breakpoint) has the debugger resume
+        the thread, and is sent again until it lands in the cell's code, where it is
+        raised (at most DEBUGGER_RESUME_WAIT later: then it is raised wherever it is)."""
+        __tracebackhide__ = True  # noqa: F841  (IPython leaves this frame out of tracebacks)
+        if self._inside_debugger(frame):
+            self._raise.acknowledge()
+            now = time.monotonic()
+            if self._deferred_since is None:
+                self._deferred_since = now
+                if self._in_debugger is not None:
+                    self._in_debugger()
+                resender = threading.Thread(target=self._resend_while_deferred, daemon=True)
+                resender.start()
+            if now - self._deferred_since < DEBUGGER_RESUME_WAIT:
+                return
+        self._deferred_since = None
+        self._raise(signum, frame)
+
+    def _resend_while_deferred(self) -> None:
+        """Send SIGINT to the main thread every millisecond while an interrupt waits
+        for the debugger to let go of the cell (not from the handler itself: it would
+        run again inside itself)."""
+        block_sigint_in_this_thread()
+        while self._deferred_since is not None:
+            interrupt_main_thread()
+            time.sleep(DEBUGGER_RESEND_EVERY)
+
+    def _inside_debugger(self, frame: FrameType | None) -> bool:
+        directory = self._debugger_dir
+        if directory is None:
+            return False
+        known = self._debugger_files
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            inside = known.get(filename)
+            if inside is None:
+                inside = known[filename] = os.path.realpath(filename).startswith(directory)
+            if inside:
+                return True
+            frame = frame.f_back
+        return False
 
     def _ours(self) -> bool:
         handler = signal.getsignal(signal.SIGINT)
-        return handler is self._raise or handler == self._hold
+        return (
+            handler is self._raise
+            or handler == self._hold
+            or handler == self._raise_outside_debugger
+        )
 
     def _redeliver(self) -> None:
         """Watcher thread: re-send SIGINT while a delivered one stays unhandled."""
@@ -157,6 +230,7 @@ class InterruptGate:
     def disarm(self) -> None:
         self._armed = False
         self._pending = False
+        self._deferred_since = None
         while True:
             try:
                 # signal.signal() first runs a pending handler: a late interrupt of the

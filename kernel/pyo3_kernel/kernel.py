@@ -30,7 +30,7 @@ from .interrupts import gate, threads_started_here_ignore_sigint
 from .iopub import IOPub
 from .iostream import OutStream, StreamBuffer
 from .pubsocket import LockedSocket
-from .replies import CONTROL, STOP_KERNEL, Relay, RelayedSocket
+from .replies import CONTROL, INTERRUPT_IN_DEBUGGER, STOP_KERNEL, Relay, RelayedSocket
 from .shell import CellResult, PyO3Shell, use_interruptible_pdb
 from .shellport import Received, ShellPort
 from .stdin import StdinForwarder
@@ -159,8 +159,10 @@ class Kernel:
         gate.install()
         for socket, parts in held:
             if socket is self.shell_socket:
+                # Queued, not answered here: a held cell that awaits a comm message
+                # held behind it must be able to take that message (_while_awaiting).
                 if (received := self._parse(parts)) is not None:
-                    self.dispatch_received(received)
+                    self.port.inbox.append(received)
             else:
                 self.control.initial.append(parts)
         self.control.start()
@@ -464,7 +466,12 @@ class Kernel:
         cell_id = (msg.get("metadata") or {}).get("cellId")
         if threading.get_ident() != self._main_ident:
             return shell.execute(code, store_history, silent, cell_id)
-        self.idle.watch(shell.bridge.event_loop)
+        # If the cell awaits, the loop hears of shell messages (a comm message the cell
+        # waits for) from the descriptors, and once at the start: one may be waiting
+        # already, read into the inbox or signalled before the cell began.
+        loop = shell.bridge.event_loop
+        self.idle.watch(loop)
+        self.idle.nudge(loop)
         self.executing = True
         try:
             with gate.user_code():
@@ -502,7 +509,7 @@ class Kernel:
         return info.kernel_info(debugger=self.debugger is not None)
 
     # --- the debugger (debugger.py; its requests come on the control thread) --------
-    def _make_debugger(self, context: zmq.Context) -> debugger.Debugger:
+    def _make_debugger(self, context: zmq.SyncContext) -> debugger.Debugger:
         # What the kernel itself loaded (before any cell): never stepped into.
         kernel_paths = [
             path
@@ -519,6 +526,9 @@ class Kernel:
             rich_value=lambda name: self.shell.user_expressions({name: name})[name],
             set_keep_leading_lines=self.shell.keep_leading_empty_lines,
             kernel_paths=kernel_paths,
+            traced=lambda directory: gate.debugger_attached(
+                directory, lambda: self.relay.send(INTERRUPT_IN_DEBUGGER, [])
+            ),
         )
 
     def _debugger_holds_a_thread(self) -> bool:

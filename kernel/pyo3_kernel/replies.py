@@ -17,9 +17,11 @@ import zmq
 ADDRESS = "inproc://pyo3-kernel-replies"
 CONTROL, SHELL = b"control", b"shell"
 # Not replies: a shutdown a subshell answered, for the control thread to carry out; a
-# debugger to resume after an interrupt ended a cell stopped at a breakpoint.
+# debugger to resume after an interrupt ended a cell stopped at a breakpoint; an
+# interrupt that landed inside the debugger's code (interrupts.py), to deliver again.
 STOP_KERNEL = b"stop-kernel"
 RESUME_DEBUGGER = b"resume-debugger"
+INTERRUPT_IN_DEBUGGER = b"interrupt-in-debugger"
 
 
 class Relay:
