@@ -6,6 +6,7 @@ output, wrong value) is reported as a failed figure, never silently timed.
 
 from __future__ import annotations
 
+import queue
 import random
 import time
 from collections.abc import Callable
@@ -98,8 +99,61 @@ class ExecuteSamples:
         }
 
 
-def execute_side_by_side(
+# What JupyterLab sends when its debugger is switched on (the bug icon).
+DEBUG_INITIALIZE = {
+    "clientID": "bench",
+    "clientName": "bench",
+    "adapterID": "",
+    "pathFormat": "path",
+    "linesStartAt1": True,
+    "columnsStartAt1": True,
+    "supportsVariableType": True,
+    "supportsVariablePaging": True,
+    "supportsRunInTerminalRequest": True,
+    "locale": "en",
+}
+
+
+def attach_debugger(kernel: Kernel, timeout: float = 60) -> None:
+    """Switch the kernel's debugger on as JupyterLab does: initialize, then attach."""
+    for seq, (command, arguments) in enumerate(
+        (("initialize", DEBUG_INITIALIZE), ("attach", {})), start=1
+    ):
+        content = {"type": "request", "seq": seq, "command": command, "arguments": arguments}
+        msg = kernel.kc.session.msg("debug_request", content)
+        kernel.kc.control_channel.send(msg)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoReply(f"no debug_reply to {command} within {timeout:g} s")
+            try:
+                reply = kernel.kc.control_channel.get_msg(timeout=remaining)
+            except queue.Empty:
+                continue
+            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                break
+        if not reply["content"].get("success"):
+            raise AssertionError(f"debugger {command} failed: {reply['content']!r}")
+
+
+def debugger_side_by_side(
     targets: list[Target], failed: Callable[[BaseException], str]
+) -> tuple[dict[str, Figures], dict[str, str]]:
+    """The `1+1` round trips of the execute group, with the debugger switched on (no
+    breakpoint set): what a JupyterLab user pays while the bug icon is on."""
+    results, failures = execute_side_by_side(targets, failed, prepare=attach_debugger)
+    renamed = {
+        name: {f"debug_{key}": figure for key, figure in figures.items()}
+        for name, figures in results.items()
+    }
+    return renamed, failures
+
+
+def execute_side_by_side(
+    targets: list[Target],
+    failed: Callable[[BaseException], str],
+    prepare: Callable[[Kernel], None] | None = None,
 ) -> tuple[dict[str, Figures], dict[str, str]]:
     """`1+1` → execute_reply and → iopub idle: back to back, and after a pause.
 
@@ -111,6 +165,7 @@ def execute_side_by_side(
     kernel happened to be measured then. A kernel that fails (``failed`` turns the
     error into the reason shown) is left out of the later turns. Returns the figures
     of the kernels that got through, and the reasons of those that failed.
+    ``prepare`` is done to each kernel once it has started (e.g. attach a debugger).
     """
     s = targets[0].settings
     failures: dict[str, str] = {}
@@ -130,7 +185,10 @@ def execute_side_by_side(
     with ExitStack() as stack:
         for target in targets:
             try:
-                samples[target.name] = ExecuteSamples(stack.enter_context(target.start()))
+                kernel = stack.enter_context(target.start())
+                if prepare is not None:
+                    prepare(kernel)
+                samples[target.name] = ExecuteSamples(kernel)
             except Exception as err:
                 failures[target.name] = failed(err)
         take_turns(lambda k: k.back_to_back(s.execute_warmup, 0, s))

@@ -37,6 +37,10 @@ def rows(s: Settings) -> list[Row]:
         Row("execute_after_idle", "execute",
             f"`1+1` → execute_reply after {s.idle_gap * 1e3:g} ms idle, median of "
             f"{s.idle_executes}", "1+1 after idle"),
+        Row("debug_execute_reply", "debugger",
+            "`1+1` → execute_reply, debugger on (JupyterLab's bug icon), median",
+            "1+1 reply, debugger on"),
+        Row("debug_execute_reply_p90", "debugger", "`1+1` → execute_reply, debugger on, p90"),
         Row("complete", "complete", f"complete `os.pa`, median of {s.completes}", "complete"),
         Row("print_time", "print", f"print {lines} lines → idle", f"print {lines}"),
         Row("print_messages", "print", "  stream messages for it"),

@@ -47,6 +47,7 @@ REPO = BENCH.parent
 GROUPS: dict[str, Callable[[Target], Figures] | None] = {
     "startup": measure.startup,
     "execute": None,  # side by side, below
+    "debugger": None,
     "complete": measure.complete,
     "print": measure.big_print,
     "display": measure.big_display,
@@ -56,6 +57,7 @@ GROUPS: dict[str, Callable[[Target], Figures] | None] = {
 # ... and groups measured on all kernels at once, taking turns.
 SIDE_BY_SIDE: dict[str, Callable[..., tuple[dict[str, Figures], dict[str, str]]]] = {
     "execute": measure.execute_side_by_side,
+    "debugger": measure.debugger_side_by_side,
 }
 FULL_KERNELS = "pyo3,python3,xpython"
 SMOKE_KERNELS = "pyo3,python3"

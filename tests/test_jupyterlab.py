@@ -3,7 +3,9 @@
 A `jupyter lab` server serves a copy of notebooks/; the browser opens tour.ipynb (its
 kernelspec is pyo3), runs every cell from the Run menu and waits for the HTML table and
 the plot, then runs `time.sleep(30)` in a new cell and presses the toolbar's stop
-button. Screenshots go to test-artifacts/jupyterlab/ at the repository root.
+button. Another notebook is debugged in JupyterLab's visual debugger: a breakpoint set
+in a function's gutter, the stopped view (variables, call stack), then Continue.
+Screenshots go to test-artifacts/jupyterlab/ at the repository root.
 
 Needs Debian's `chromium` (tools/install_system_deps.sh) and pip's `playwright`, which
 drives that browser: no browser download. Every wait is a bounded DOM wait.
@@ -26,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import playwright.sync_api as playwright_api
 import pytest
 from notebook_helpers import NOTEBOOKS_DIR
@@ -37,6 +40,7 @@ SERVER_START = 90  # seconds for `jupyter lab` to answer /api
 UI = 60_000  # ms for the page and its widgets to appear
 RUN_ALL = 120_000  # ms for every cell of the tour to run
 INTERRUPT = 15_000  # ms from pressing stop to KeyboardInterrupt (the sleep is 30 s)
+DEBUGGER = 30_000  # ms for the debugger to start, stop at a breakpoint or continue
 
 
 @dataclass
@@ -328,3 +332,124 @@ def subshell_console_and_check(page) -> None:
     page.mouse.move(5, 500)
     screenshot(page, "03-subshell-console-while-busy.png")
     wait_idle(page, timeout=20_000)
+
+
+# The notebook of the debugger test: a function, then a cell that calls it.
+DEBUGGED_CELLS = ["def add(a, b):\n    c = a + b\n    return c", "print(add(2, 3))"]
+
+
+@pytest.fixture(scope="module")
+def debugged(lab, browser) -> Iterator[object]:
+    """A page with a new notebook of DEBUGGED_CELLS open on the pyo3 kernel, idle (in a
+    workspace of its own: the tour's notebook is not restored into it)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "pyo3",
+        "display_name": "Python 3 (PyO3)",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in DEBUGGED_CELLS]
+    nbformat.write(nb, lab.root / "debugged.ipynb")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(UI)
+    try:
+        with screenshot_on_failure(page, "open-debugged"):
+            page.goto(f"{lab.url}/lab/workspaces/debugger/tree/debugged.ipynb?token={TOKEN}")
+            playwright_api.expect(code_cells(page)).to_have_count(len(DEBUGGED_CELLS))
+            kernel = page.locator(".jp-NotebookPanel-toolbar .jp-KernelName")
+            playwright_api.expect(kernel).to_have_text("Python 3 (PyO3)")
+            wait_idle(page)
+        yield page
+    finally:
+        page.close()
+
+
+def run_cell(cell) -> None:
+    cell.locator(".cm-content").click()
+    cell.page.keyboard.press("Control+Enter")
+
+
+def click_breakpoint_gutter(cell, line: int) -> None:
+    """Click the debugger's gutter (left of the line numbers) beside `line` of `cell`."""
+    number = cell.locator(".cm-lineNumbers .cm-gutterElement").filter(
+        has_text=re.compile(rf"^{line}$")
+    )
+    row = number.bounding_box()
+    gutter = cell.locator(".cm-gutter.cm-breakpoint-gutter")
+    column = gutter.bounding_box()
+    assert row and column, "the cell has no line numbers or no breakpoint gutter"
+    y = row["y"] + row["height"] / 2 - column["y"]
+    gutter.click(position={"x": column["width"] / 2, "y": y})
+
+
+def test_debugger_stops_at_a_breakpoint_and_continues(debugged):
+    with screenshot_on_failure(debugged, "debugger"):
+        debug_and_check(debugged, line=2)
+
+
+def debug_and_check(page, line: int) -> None:
+    expect = playwright_api.expect
+    definition, call = code_cells(page).nth(0), code_cells(page).nth(1)
+    sidebar = page.locator(".jp-DebuggerSidebar")
+
+    # The bug in the notebook's toolbar: enabled for a kernel that can debug.
+    bug = page.locator(".jp-NotebookPanel-toolbar .jp-DebuggerBugButton")
+    expect(bug, "the kernel does not offer the debugger").to_have_attribute(
+        "aria-disabled", "false"
+    )
+    bug.click()
+    expect(bug).to_have_attribute("aria-pressed", "true", timeout=DEBUGGER)
+    expect(sidebar).to_be_visible()
+
+    # The function is defined, with the debugger on: the Variables panel lists it.
+    run_cell(definition)
+    expect(definition.locator(".jp-InputArea-prompt")).to_have_text("[1]:", timeout=UI)
+    variables = sidebar.locator(".jp-DebuggerVariables .jp-TreeView > .jp-TreeItem")
+    names = variables.locator(":scope > .jp-DebuggerVariables-name")
+    expect(names.filter(has_text=re.compile(r"^add$"))).to_have_count(1, timeout=DEBUGGER)
+
+    # A breakpoint in the gutter of `c = a + b`: the kernel confirms it (the
+    # Breakpoints panel lists the cell's file and the line).
+    click_breakpoint_gutter(definition, line)
+    listed = sidebar.locator(".jp-DebuggerBreakpoint")
+    expect(listed).to_have_count(1, timeout=DEBUGGER)
+    expect(listed.locator(".jp-DebuggerBreakpoint-line")).to_have_text(str(line))
+    cell_file = listed.get_attribute("title")
+    assert cell_file and cell_file.endswith(".py"), cell_file
+
+    # The call stops in add(): its locals, its frame in the first cell's file at the
+    # breakpoint's line, that line highlighted in the first cell.
+    run_cell(call)
+    stopped = f"the debugger did not stop at line {line} of the first cell (in add)"
+    frames = sidebar.locator(".jp-DebuggerCallstackFrame")
+    expect(frames.first.locator(".jp-DebuggerCallstackFrame-name"), stopped).to_have_text(
+        "add", timeout=DEBUGGER
+    )
+    expect(frames.first.locator(".jp-DebuggerCallstackFrame-location"), stopped).to_have_text(
+        f"{cell_file}:{line}"
+    )
+    expect(frames.locator(".jp-DebuggerCallstackFrame-name")).to_have_text(["add", "<module>"])
+    expect(frames.nth(1).locator(".jp-DebuggerCallstackFrame-location")).not_to_have_text(
+        re.compile(re.escape(cell_file))
+    )
+    expect(names, "the Variables panel does not show add's locals").to_have_text(["a", "b"])
+    details = variables.locator(":scope > .jp-DebuggerVariables-detail")
+    expect(details).to_have_text(["2", "3"])
+    highlighted = definition.locator(".cm-line.jp-DebuggerEditor-highlight")
+    expect(highlighted).to_have_text("c = a + b")
+    expect(call.locator(".jp-InputArea-prompt")).to_have_text("[*]:")
+    expect(call.locator(".jp-OutputArea-output")).to_have_count(0)
+    page.mouse.move(5, 500)
+    screenshot(page, "04-debugger-stopped.png")
+
+    # Continue: the call returns and prints, the stopped view goes.
+    sidebar.locator('[data-command="debugger:continue"]').click()
+    expect(call.locator(".jp-OutputArea-output"), "no output after Continue").to_have_text(
+        "5", timeout=DEBUGGER
+    )
+    wait_idle(page, timeout=DEBUGGER)
+    expect(call.locator(".jp-InputArea-prompt")).to_have_text("[2]:")
+    expect(frames).to_have_count(0)
+    expect(highlighted).to_have_count(0)
+    page.mouse.move(5, 500)
+    screenshot(page, "05-debugger-continued.png")

@@ -23,8 +23,10 @@ resuming just finishes.)
 from __future__ import annotations
 
 import ast
+import atexit
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -196,6 +198,8 @@ class Debugger:
             self.link = dap.AdapterLink(self._context)
         if not self._listening:
             os.makedirs(CELL_DIR, mode=0o700, exist_ok=True)
+            # The cells dumped there are the kernel's to remove when it exits.
+            atexit.register(shutil.rmtree, CELL_DIR, ignore_errors=True)
             link = self.link
             try:
                 self._run_on_main(lambda: _listen(link.host, link.port, self._traced))
