@@ -289,3 +289,23 @@ def test_without_debugpy_no_debugger_is_advertised_and_nothing_breaks(name, tmp_
         assert eval_text(k.kc, "1 + 1") == "2"
         reply, _ = execute(k.kc, "import debugpy")
         assert reply["status"] == "error"
+
+
+@pytest.mark.parametrize("debugging", ["pyo3"], indirect=True)
+def test_malformed_debug_requests_get_a_failure_and_lose_nothing(debugging):
+    kc = debugging.kc
+    run_ok(kc, "survivor = 'still here'")
+    reply = debug(kc, "dumpCell", {"code": 42})
+    assert reply["success"] is False and "code" in reply["message"]
+    reply = debug(kc, "setBreakpoints", {"source": "not a mapping", "breakpoints": 3})
+    assert reply["success"] is False and reply["message"]
+    msg = kc.session.msg("debug_request", {"no": "command"})
+    kc.control_channel.send(msg)
+    deadline = time.monotonic() + 30
+    while True:
+        answer = _get(kc.get_control_msg, kc, deadline, "debug_reply to a request without command")
+        if answer["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+            break
+    assert answer["msg_type"] == "debug_reply" and answer["content"] == {}
+    assert debug(kc, "debugInfo")["success"]
+    assert eval_text(kc, "survivor") == "'still here'"

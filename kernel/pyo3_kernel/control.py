@@ -112,6 +112,8 @@ class ControlThread(threading.Thread):
                     self._safely(self.kernel.debugger_on_readable)
         finally:
             self.kernel.subshells.stop_all()
+            if self.kernel.debugger is not None:
+                self.kernel.debugger.close()
             self.socket.close(linger=1000)
             for socket in (self.pipe, self.wake, self.replies):
                 socket.close(linger=0)

@@ -129,6 +129,9 @@ class Debugger:
             if command == "disconnect":
                 self._stop()
             return reply
+        except Exception as err:  # a malformed request, debugpy gone: said, not fatal
+            log.warning("debugger: %s failed: %r", command, err)
+            return dap.failure(request, f"{command} failed: {type(err).__name__}: {err}")
         finally:
             self.publish_events()
 
