@@ -52,6 +52,10 @@ def _listen(host: str, port: int, traced: Callable[[str], None]) -> None:
     # pydevd warns, on the cell's stderr, that frozen standard-library modules can
     # miss breakpoints: true and harmless (a notebook's breakpoints are in cells).
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # On Python 3.12+ pydevd traces through sys.monitoring by default, and in this
+    # kernel that mode misses breakpoints in cells (ipykernel's do hit: a difference
+    # not yet understood); its sys.settrace mode hits them, as on 3.10 and 3.11.
+    os.environ.setdefault("PYDEVD_USE_SYS_MONITORING", "0")
     import debugpy
 
     debugpy.listen((host, port))
