@@ -249,9 +249,10 @@ class PyO3Shell(ZMQInteractiveShell):
         if not nodelist:
             return False
         shown = shown_nodes(nodelist, interactivity)
-        entry = linecache.cache.get(cell_name, (0, None, [], ""))
-        assert len(entry) == 4  # IPython's compiler registers a cell's lines, never lazily
-        source = "".join(entry[2])
+        # The cell's text, as IPython's compiler registered it (another compiler may
+        # not have: then the engine finds out about await itself, and ";" is not seen).
+        entry = linecache.cache.get(cell_name, ())
+        source = "".join(entry[2]) if len(entry) == 4 else ""
         may_await = not source or "await" in source or "async" in source
         # IPython decides ";" at the end of the cell by tokenizing it again for every
         # value shown; decided once here.
