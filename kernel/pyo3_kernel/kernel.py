@@ -467,11 +467,13 @@ class Kernel:
         if threading.get_ident() != self._main_ident:
             return shell.execute(code, store_history, silent, cell_id)
         # If the cell awaits, the loop hears of shell messages (a comm message the cell
-        # waits for) from the descriptors, and once at the start: one may be waiting
-        # already, read into the inbox or signalled before the cell began.
+        # waits for) from the descriptors; one already waiting (read into the inbox at
+        # start-up, or signalled before the descriptors were watched) is looked at once
+        # the cell has started.
         loop = shell.bridge.event_loop
         self.idle.watch(loop)
-        self.idle.nudge(loop)
+        if self.port.ready():
+            self.idle.nudge(loop)
         self.executing = True
         try:
             with gate.user_code():
