@@ -123,6 +123,9 @@ def test_first_cell_awaiting_a_comm_reply_gets_it(name):
         kc.shell_channel.send(comm_msg)
         reply = wait_for_shell_reply(kc, msg_id, timeout=60)
         assert reply["content"]["status"] == "ok", reply["content"]
-        assert eval_text(kc, "result") == "42"
+        # Read back on the shell channel: this client never waited for IOPub to join.
+        msg_id = kc.execute("", user_expressions={"r": "result"})
+        expressions = wait_for_shell_reply(kc, msg_id, timeout=60)["content"]["user_expressions"]
+        assert expressions["r"]["data"]["text/plain"] == "42"
     finally:
         stop_kernel(km, kc)
