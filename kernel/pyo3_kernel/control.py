@@ -179,11 +179,7 @@ class ControlThread(threading.Thread):
 
     def _resume_debugger(self) -> None:
         try:
-            debugger = self.kernel.debugger
-            if debugger is not None:
-                debugger.resume_stopped_threads()
-        except Exception:
-            log.exception("debugger: resuming after an interrupt failed")
+            self._resume_stopped_threads()
         finally:
             while not self._resumed.empty():
                 self._resumed.get().set()
@@ -192,12 +188,15 @@ class ControlThread(threading.Thread):
         """An interrupt landed in the debugger's code on the main thread (a cell stopped
         at a breakpoint): debugpy resumes the thread, so that the interrupt, which
         interrupts.py keeps sending meanwhile, lands in the cell's own code."""
+        self._resume_stopped_threads()
+
+    def _resume_stopped_threads(self) -> None:
         try:
             debugger = self.kernel.debugger
             if debugger is not None:
                 debugger.resume_stopped_threads()
         except Exception:
-            log.exception("debugger: resuming for an interrupt failed")
+            log.exception("debugger: resuming the stopped threads failed")
 
     def run_on_main(self, function: Callable[[], Any], timeout: float) -> Any:
         """Run ``function`` on the main thread (between cells) and return its result;

@@ -149,12 +149,13 @@ class AdapterLink:
         """Send a request and return debugpy's response to it (a failure response of our
         own if none comes within ``timeout`` seconds)."""
         self.send(message)
-        response = self.wait_for(lambda: self._response_to(message), timeout)
+        response = self.wait_for(lambda: self.response_to(message), timeout)
         if response is None:
             return failure(message, f"debugpy did not answer {message.get('command')!r}")
         return response
 
-    def _response_to(self, message: Message) -> Message | None:
+    def response_to(self, message: Message) -> Message | None:
+        """debugpy's response to ``message``, if read yet (older ones are dropped)."""
         while self._responses:
             response = self._responses.popleft()
             if response.get("request_seq") == message.get("seq") and response.get(

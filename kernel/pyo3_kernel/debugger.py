@@ -257,7 +257,7 @@ class Debugger:
             "command": "configurationDone",
         }
         link.request(done, REQUEST_TIMEOUT)
-        reply = link.wait_for(lambda: link._response_to(request), REQUEST_TIMEOUT)
+        reply = link.wait_for(lambda: link.response_to(request), REQUEST_TIMEOUT)
         if reply is None:
             return dap.failure(request, "debugpy did not answer attach")
         self._attached = True
