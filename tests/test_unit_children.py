@@ -105,3 +105,27 @@ def test_a_child_in_its_own_session_is_left_alone():
     finally:
         own.kill()
         own.wait(timeout=10)
+
+
+TRACKER_SCRIPT = r"""
+import json, os
+from multiprocessing import resource_tracker
+from pyo3_kernel import children
+
+resource_tracker.ensure_running()
+tracker = resource_tracker._resource_tracker._pid
+children.terminate_children()
+print(json.dumps({"tracker": tracker, "after": children.process_group_children()}))
+"""
+
+
+def test_the_multiprocessing_resource_tracker_outlives_terminate_children():
+    """It must still be there for the exit handlers that unregister semaphores; it
+    ends by itself when the kernel process exits (the test process's exit here)."""
+    result = subprocess.run(
+        [sys.executable, "-c", TRACKER_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["after"] == [report["tracker"]]
+    assert "resource_tracker" not in result.stderr, result.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -48,11 +49,25 @@ def process_group_children() -> list[int]:
     return found
 
 
+def _spared() -> set[int]:
+    """Children that must outlive the kernel's last Python code: multiprocessing's
+    resource tracker unlinks the semaphores and shared memory cells leave behind, when
+    the kernel's exit handlers have run and closed its pipe (it ignores SIGTERM and
+    exits on that EOF). Killed first, the exit handlers start a new one, which prints
+    a warning and a KeyError per semaphore (ipykernel never gets that far: it waits
+    14 s for children, and the client kills it after 5)."""
+    tracker_module = sys.modules.get("multiprocessing.resource_tracker")
+    tracker = getattr(tracker_module, "_resource_tracker", None)
+    pid = getattr(tracker, "_pid", None)
+    return {pid} if isinstance(pid, int) else set()
+
+
 def terminate_children() -> None:
     """SIGTERM, then SIGKILL, the kernel's children; returns within about half a second."""
+    spared = _spared()
     for signum in (signal.SIGTERM, signal.SIGKILL):
         for delay in PATIENCE:
-            children = process_group_children()
+            children = [pid for pid in process_group_children() if pid not in spared]
             if not children:
                 return
             for pid in children:
@@ -62,7 +77,7 @@ def terminate_children() -> None:
                     pass
             time.sleep(delay)
             _reap()
-    if remaining := process_group_children():
+    if remaining := [pid for pid in process_group_children() if pid not in spared]:
         log.warning("child processes still running at shutdown: %s", remaining)
 
 
