@@ -8,24 +8,33 @@ PIP := $(PY) -m pip
 export PYO3_PYTHON := $(abspath $(PY))
 WHEELHOUSE := target/wheels
 
-.PHONY: run test peer install example system-deps venv lint fmt bench soak clean
+.PHONY: run test peer install example system-deps venv test-deps lint fmt bench soak clean \
+	dist matrix
 
-# What the kernel needs, then what the tests and tools need; the last line is what
-# ipykernel's and nbclient's own suites need (make peer), hatchling to download their sdists.
+# What `make run` needs: the build tool, the kernel's dependencies, and what the tour
+# notebook and its runner use. Nothing more: a user trying the kernel waits for these only.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8,<10" "jupyter_client>=8,<9" \
-	"pyzmq>=25,<28" "comm>=0.2,<1" "psutil>=5,<8"
-TEST_DEPS := pytest psutil nbclient nbformat nbconvert matplotlib ruff mypy types-psutil \
+	"pyzmq>=25,<28" "comm>=0.2,<1" "psutil>=5,<8" nbclient nbformat matplotlib
+# What `make test` and `make lint` add: the test runners, linters and tools; the last line
+# is what ipykernel's and nbclient's own suites need (make peer), hatchling to download
+# their sdists.
+TEST_DEPS := pytest nbconvert ruff mypy types-psutil \
 	jupyter_console pexpect jupyter_kernel_test ipywidgets pandas hypothesis papermill \
 	jupyterlab playwright \
 	hatchling "pytest-asyncio>=1.3" pytest-timeout pytest-cov flaky testpath xmltodict
 
-$(VENV)/.deps: pyproject.toml Makefile
+$(VENV)/.run-deps: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(RUN_DEPS) $(TEST_DEPS)
+	$(PIP) install -q $(RUN_DEPS)
 	touch $@
 
-venv: $(VENV)/.deps
+$(VENV)/.test-deps: $(VENV)/.run-deps
+	$(PIP) install -q $(TEST_DEPS)
+	touch $@
+
+venv: $(VENV)/.run-deps
+test-deps: $(VENV)/.test-deps
 
 install: venv
 	rm -rf $(WHEELHOUSE)
@@ -45,21 +54,31 @@ run: install
 system-deps:
 	bash tools/install_system_deps.sh
 
-test: install example system-deps
+test: install test-deps example system-deps
 	cargo test -q
 	PYO3_KERNEL_WHEEL=$$(ls $(abspath $(WHEELHOUSE))/pyo3_kernel-*.whl) $(PY) -m pytest -q -p no:cacheprovider
 	$(PY) tools/peer_suites.py
 	$(PY) bench/run.py --smoke
+	$(PY) tools/matrix.py
+
+# One wheel per CPython 3.10-3.13 on this machine, into target/dist/ (tools/matrix.py).
+dist: venv
+	$(PY) tools/matrix.py --dist-only
+
+# The wheel of every other Python (and a static-libpython host) installed without Rust
+# into a fresh venv, and the core, interrupt, feature and debugger tests run there.
+matrix: install test-deps system-deps
+	$(PY) tools/matrix.py
 
 # ipykernel's and nbclient's own test suites (sdists fetched from PyPI) against the kernel;
 # PEER_ARGS=--kernel python3 runs them on ipykernel, the reference.
-peer: install
+peer: install test-deps
 	$(PY) tools/peer_suites.py $(PEER_ARGS)
 
 # mypy: strict on kernel/ (configured in pyproject.toml). stubtest checks
 # rust_bridge/rust_bridge.pyi against the engine, which exists only inside the host
 # binary: tools/stubtest_engine.py runs it in the installed kernel, hence `install`.
-lint: install
+lint: install test-deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -q -- -D warnings
 	$(VENV)/bin/ruff check .
@@ -67,7 +86,7 @@ lint: install
 	$(VENV)/bin/mypy
 	$(PY) tools/stubtest_engine.py
 
-fmt: venv
+fmt: test-deps
 	cargo fmt --all
 	$(VENV)/bin/ruff format .
 
@@ -76,10 +95,10 @@ clean:
 
 # Benchmark pyo3-kernel against ipykernel and xeus-python (bench-only dependency, pip-installed
 # into .venv if missing). BENCH_ARGS=--smoke: the seconds-long run CI uses (no xeus-python).
-bench: install
+bench: install test-deps
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # The hardening and interrupt tests at full counts (100 MB flood, 1,794 fuzzed cells,
 # 8 kernels x 1,000 cells, 10,000 cells): minutes, so not part of `make test`.
-soak: install example
+soak: install test-deps example
 	PYO3_SOAK_FULL=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_hardening_*.py tests/test_interrupt_soak.py

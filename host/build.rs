@@ -1,7 +1,12 @@
 //! Build script:
-//! - embeds an rpath to the directory holding libpython, so binaries find
-//!   `libpython3.x.so` at run time even where it is not on the loader path (pyenv);
-//! - records the interpreter built against (the host's fallback `sys.executable`);
+//! - refuses a free-threaded CPython (3.13t/3.14t), which the engine does not support;
+//! - tells the launcher (`pyo3-kernel`) which libpython the host needs: its version,
+//!   and whether it is linked at all (a static libpython is inside the host);
+//! - embeds an rpath to the directory holding libpython into the examples and test
+//!   binaries (run in place, on the build machine), never into the host that the wheel
+//!   ships: there the launcher finds the user's libpython at run time;
+//! - with a static libpython, exports the C API from the host so extension modules load;
+//! - records the interpreter built against (the SDK's fallback `sys.executable`);
 //! - bundles the kernel's Python package (`kernel/pyo3_kernel/*.py`) into the crate,
 //!   so applications that embed the kernel need only ipykernel installed.
 
@@ -12,8 +17,29 @@ use std::path::{Path, PathBuf};
 fn main() {
     pyo3_build_config::use_pyo3_cfgs();
     let config = pyo3_build_config::get();
+    if config.is_free_threaded() {
+        panic!(
+            "pyo3-kernel does not support free-threaded CPython (the `t` builds): its engine \
+             relies on the GIL. Build with a regular CPython >= 3.10 (PYO3_PYTHON=python3.X)."
+        );
+    }
+    let version = config.version();
+    let ldversion = config
+        .lib_name()
+        .and_then(|name| name.strip_prefix("python"))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}.{}", version.major, version.minor));
+    println!("cargo:rustc-env=PYO3_KERNEL_LDVERSION={ldversion}");
+    let shared = if config.shared() { "1" } else { "0" };
+    println!("cargo:rustc-env=PYO3_KERNEL_LIBPYTHON_SHARED={shared}");
     if let Some(lib_dir) = config.lib_dir() {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib_dir}");
+        println!("cargo:rustc-link-arg-examples=-Wl,-rpath,{lib_dir}");
+    }
+    if !config.shared() {
+        // Extension modules (numpy, _ssl, pyzmq) resolve the C API against the
+        // program that loads them, which holds libpython here.
+        println!("cargo:rustc-link-arg-bin=pyo3-kernel-host=-Wl,--export-dynamic");
+        println!("cargo:rustc-link-arg-examples=-Wl,--export-dynamic");
     }
     let python = config.executable().unwrap_or_default();
     println!("cargo:rustc-env=PYO3_KERNEL_BUILD_PYTHON={python}");

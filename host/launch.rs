@@ -7,19 +7,75 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use std::ffi::{c_char, CString};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The interpreter this binary was built against (fallback when none sits beside it).
 const BUILD_PYTHON: &str = env!("PYO3_KERNEL_BUILD_PYTHON");
 
-/// The absolute path of the running host binary (used to write kernelspecs).
+/// What the launcher (`pyo3-kernel`, see launcher.rs) found for the host it execs.
+#[derive(Debug, Clone)]
+struct Launched {
+    /// The environment's `python`: decides `sys.prefix` and `sys.executable`.
+    python: PathBuf,
+    /// The launcher itself: what kernelspecs must run.
+    launcher: PathBuf,
+}
+
+static LAUNCHED: OnceLock<Option<Launched>> = OnceLock::new();
+
+/// Reads, once, what the launcher passed in the environment, and removes it there:
+/// `LD_LIBRARY_PATH` goes back to what the user had, so the kernel's subprocesses
+/// (`!pip`, multiprocessing, a nested kernel) see the user's environment, not ours.
+/// Runs before the interpreter (and any other thread) starts.
+fn launched() -> Option<&'static Launched> {
+    LAUNCHED
+        .get_or_init(|| {
+            let python = std::env::var_os("PYO3_KERNEL_PYTHON")?;
+            let launcher = std::env::var_os("PYO3_KERNEL_LAUNCHER").unwrap_or_default();
+            restore_environment();
+            Some(Launched {
+                python: PathBuf::from(python),
+                launcher: PathBuf::from(launcher),
+            })
+        })
+        .as_ref()
+}
+
+fn restore_environment() {
+    // Single-threaded here: nothing else reads the environment yet (see `launched`).
+    if std::env::var_os("PYO3_KERNEL_LIBPYTHON_DIR").is_some() {
+        match std::env::var_os("PYO3_KERNEL_ORIGINAL_LD_LIBRARY_PATH") {
+            Some(value) => std::env::set_var("LD_LIBRARY_PATH", value),
+            None => std::env::remove_var("LD_LIBRARY_PATH"),
+        }
+    }
+    for name in [
+        "PYO3_KERNEL_PYTHON",
+        "PYO3_KERNEL_LAUNCHER",
+        "PYO3_KERNEL_LIBPYTHON_DIR",
+        "PYO3_KERNEL_ORIGINAL_LD_LIBRARY_PATH",
+    ] {
+        std::env::remove_var(name);
+    }
+}
+
+/// The absolute path of the program kernelspecs must run: the launcher when the host
+/// was started by it, else the running binary (an application embedding the kernel).
 #[pyfunction]
 pub fn executable() -> PyResult<String> {
+    if let Some(launched) = launched().filter(|l| !l.launcher.as_os_str().is_empty()) {
+        return Ok(launched.launcher.to_string_lossy().into_owned());
+    }
     Ok(std::env::current_exe()?.to_string_lossy().into_owned())
 }
 
-/// The `python` of the environment the host belongs to: the one in the host's own
-/// `bin/` (venv, conda, pyenv, system), else the interpreter it was built with.
+/// The `python` of the environment the host belongs to: the one the launcher found,
+/// else the one in the binary's own `bin/` (venv, conda, pyenv, system), else the
+/// interpreter it was built with (an application run in place on the build machine).
 pub fn environment_python() -> Option<PathBuf> {
+    if let Some(launched) = launched() {
+        return Some(launched.python.clone());
+    }
     let exe = std::env::current_exe().ok()?;
     let bin = exe
         .canonicalize()

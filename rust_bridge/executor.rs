@@ -419,7 +419,7 @@ impl Executor {
                         if cancelled
                             .is_instance_of::<pyo3::exceptions::asyncio::CancelledError>(py) =>
                     {
-                        err.set_traceback(py, starting_in_cell(cancelled.traceback(py), filename));
+                        err.set_traceback(py, cancelled_in_cell(py, &cancelled, filename));
                         Err(err)
                     }
                     Err(other) => Err(other),
@@ -566,13 +566,21 @@ pub(crate) fn is_coroutine_code(code: &Bound<'_, PyCode>) -> PyResult<bool> {
     Ok(co_flags & CO_COROUTINE != 0)
 }
 
-/// The part of a traceback from the cell's first frame on (the frames before it are
-/// the event loop's); the whole traceback if the cell is not in it.
+/// The traceback from the cell's own frame on (hiding the engine's and the event
+/// loop's); the whole traceback if the cell is not in it.
 fn starting_in_cell<'py>(
     traceback: Option<Bound<'py, PyTraceback>>,
     filename: &str,
 ) -> Option<Bound<'py, PyTraceback>> {
-    let mut current = traceback.clone();
+    cell_entry(traceback.clone(), filename).or(traceback)
+}
+
+/// The traceback entry of the cell's frame, if the cell is in `traceback`.
+fn cell_entry<'py>(
+    traceback: Option<Bound<'py, PyTraceback>>,
+    filename: &str,
+) -> Option<Bound<'py, PyTraceback>> {
+    let mut current = traceback;
     while let Some(tb) = current {
         let in_cell = tb
             .getattr("tb_frame")
@@ -588,7 +596,33 @@ fn starting_in_cell<'py>(
             .ok()
             .and_then(|next| next.cast_into::<PyTraceback>().ok());
     }
-    traceback
+    None
+}
+
+/// The traceback of a cancelled cell task, from the cell's awaiting line on. Python
+/// 3.11+ raises the cancellation with the coroutine's frames; 3.10 raises a new
+/// `CancelledError` whose `__context__` is the one raised inside the coroutine.
+fn cancelled_in_cell<'py>(
+    py: Python<'py>,
+    cancelled: &PyErr,
+    filename: &str,
+) -> Option<Bound<'py, PyTraceback>> {
+    let mut exception = Some(cancelled.value(py).clone().into_any());
+    for _ in 0..8 {
+        let Some(current) = exception else { break };
+        let traceback = current
+            .getattr("__traceback__")
+            .ok()
+            .and_then(|tb| tb.cast_into::<PyTraceback>().ok());
+        if let Some(entry) = cell_entry(traceback, filename) {
+            return Some(entry);
+        }
+        exception = current
+            .getattr("__context__")
+            .ok()
+            .filter(|context| !context.is_none());
+    }
+    cancelled.traceback(py)
 }
 
 /// Makes `linecache` (and so tracebacks and `inspect.getsource`) know the cell's text.

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # System (Debian) packages the tests need, installed with apt only when missing:
-#   chromium  headless browser for tests/test_jupyterlab.py (driven by pip's playwright,
-#             which uses this binary: no browser download)
+#   chromium        headless browser for tests/test_jupyterlab.py (driven by pip's
+#                   playwright, which uses this binary: no browser download)
+#   python3-venv    venvs of Debian's python3 (the wheel installed into one, make matrix)
+#   libpython3-dev  Debian's static libpython3.X-pic.a (the static host, make matrix),
+#                   which brings libpython3.X (the shared one a wheel finds at run time)
 # Idempotent: when every binary is already on PATH it changes nothing. Installing needs
 # root (as in CI) or sudo.
 set -euo pipefail
@@ -11,12 +14,24 @@ declare -A PACKAGES=(
 	[chromium]=chromium
 )
 
+# Debian packages checked by name (they provide files, not a command)
+DEB_PACKAGES=(python3-venv libpython3-dev)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
 missing=()
 for binary in "${!PACKAGES[@]}"; do
 	command -v "$binary" >/dev/null 2>&1 || missing+=("${PACKAGES[$binary]}")
 done
+if command -v dpkg-query >/dev/null 2>&1; then
+	for package in "${DEB_PACKAGES[@]}"; do
+		installed "$package" || missing+=("$package")
+	done
+fi
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "system deps: all present (${!PACKAGES[*]})"
+	echo "system deps: all present (${!PACKAGES[*]} ${DEB_PACKAGES[*]})"
 	exit 0
 fi
 
