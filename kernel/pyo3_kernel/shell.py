@@ -87,6 +87,13 @@ class PyO3Shell(ZMQInteractiveShell):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         main_module = sys.modules["__main__"]
+        # CPython gives the interpreter's __main__ an empty `__annotations__` (for the
+        # REPL) and the built-in importer as `__loader__`; IPython's namespace in
+        # ipykernel has no `__annotations__` and `__loader__ = None`, which completion,
+        # %who and dir() show. A cell that annotates a global creates it again.
+        if main_module.__dict__.get("__annotations__") == {}:
+            del main_module.__dict__["__annotations__"]
+        main_module.__dict__["__loader__"] = None
         super().__init__(*args, user_module=main_module, **kwargs)  # type: ignore[no-untyped-call]
         import rust_bridge  # built into the host
 
