@@ -71,13 +71,21 @@ class Kernel:
 
     ``Kernel.start`` returns once the kernel answered kernel_info and its iopub is
     connected; ``startup_s`` is the time from launch to the first kernel_info_reply.
+    ``Kernel.start_with_cell`` sends a cell the moment the process is launched instead.
     """
 
-    def __init__(self, name: str, env: dict[str, str], log: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        log: IO[str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
         self.name = name
         self.km = KernelManager(kernel_name=name)
         self.env = env
         self.log = log  # where the kernel's own stdout/stderr go (None: inherited)
+        self.cwd = cwd  # the kernel's working directory (None: ours)
         self.kc: Any = None  # a BlockingKernelClient once launched
         self.channels: Channels | None = None
         self.launched_at = float("nan")  # perf_counter just before the process launch
@@ -86,9 +94,14 @@ class Kernel:
 
     @classmethod
     def start(
-        cls, name: str, env: dict[str, str], timeout: float = 60, log: IO[str] | None = None
+        cls,
+        name: str,
+        env: dict[str, str],
+        timeout: float = 60,
+        log: IO[str] | None = None,
+        cwd: str | None = None,
     ) -> Kernel:
-        kernel = cls(name, env, log)
+        kernel = cls(name, env, log, cwd)
         try:
             kernel._launch(timeout)
         except BaseException:
@@ -96,19 +109,47 @@ class Kernel:
             raise
         return kernel
 
+    @classmethod
+    def start_with_cell(
+        cls,
+        name: str,
+        env: dict[str, str],
+        code: str,
+        timeout: float = 60,
+        log: IO[str] | None = None,
+    ) -> tuple[Kernel, Exchange]:
+        """Launch, start the channels and send ``code`` at once, without waiting for
+        kernel_info (zmq queues the request until the kernel listens); return once its
+        execute_reply arrived. The exchange's iopub messages may be incomplete: the
+        subscription can connect after the kernel has published them."""
+        kernel = cls(name, env, log)
+        try:
+            kernel._launch_process()
+            first = kernel.send_execute(code)
+            kernel.pump(first, until_replied, timeout, f"execute_reply to {code!r} sent at launch")
+        except BaseException:
+            kernel.stop()
+            raise
+        return kernel, first
+
     def __enter__(self) -> Kernel:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _launch(self, timeout: float) -> None:
+    def _launch_process(self) -> None:
+        """Launch the kernel process and connect a client to it (no waiting)."""
         self.launched_at = time.perf_counter()
-        self.km.start_kernel(env=self.env, stdout=self.log, stderr=self.log)
+        where = {"cwd": self.cwd} if self.cwd else {}
+        self.km.start_kernel(env=self.env, stdout=self.log, stderr=self.log, **where)
         self.kc = self.km.client()
         self.kc.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
         self.kc.start_channels()
         self.channels = Channels(self.km, self.kc)
+
+    def _launch(self, timeout: float) -> None:
+        self._launch_process()
         first = self._request(self.kc.kernel_info())
         self.pump(first, until_replied, timeout, "first kernel_info_reply")
         assert first.reply_at is not None
@@ -149,11 +190,20 @@ class Kernel:
         self.pump(exchange, until_done, timeout, f"reply and idle for {code[:40]!r}")
         return exchange
 
-    def complete(self, code: str, timeout: float = 30) -> Exchange:
+    def complete(self, code: str, timeout: float = 30, cursor: int | None = None) -> Exchange:
+        """complete_request with the cursor at ``cursor`` (None: the end of ``code``)."""
         sent_at = time.perf_counter()
-        msg_id = self.kc.complete(code, len(code))
+        msg_id = self.kc.complete(code, len(code) if cursor is None else cursor)
         exchange = Exchange(msg_id=msg_id, sent_at=sent_at)
         self.pump(exchange, until_replied, timeout, "complete_reply")
+        return exchange
+
+    def inspect(self, code: str, timeout: float = 30, detail_level: int = 0) -> Exchange:
+        """inspect_request (Shift-Tab) with the cursor at the end of ``code``."""
+        sent_at = time.perf_counter()
+        msg_id = self.kc.inspect(code, len(code), detail_level)
+        exchange = Exchange(msg_id=msg_id, sent_at=sent_at)
+        self.pump(exchange, until_replied, timeout, "inspect_reply")
         return exchange
 
     def responsive(self, timeout: float = 10) -> bool:
@@ -210,7 +260,12 @@ class Target:
     log: IO[str] | None = None  # the kernels' own stdout/stderr
     info: dict[str, Any] = field(default_factory=dict)  # the last kernel_info_reply seen
 
-    def start(self) -> Kernel:
-        kernel = Kernel.start(self.name, self.env, self.settings.start_timeout, self.log)
+    def start(self, cwd: str | None = None) -> Kernel:
+        kernel = Kernel.start(self.name, self.env, self.settings.start_timeout, self.log, cwd)
         self.info = kernel.info
         return kernel
+
+    def start_with_cell(self, code: str) -> tuple[Kernel, Exchange]:
+        """A fresh kernel with ``code`` sent the moment it was launched (see Kernel)."""
+        s = self.settings
+        return Kernel.start_with_cell(self.name, self.env, code, s.start_timeout, self.log)

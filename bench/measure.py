@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import queue
 import random
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 
 from exchange import Exchange, KernelDied, NoReply, until_done
 from figures import Figure, Figures, median, p90, timing
 from kernels import Kernel, Target
 from settings import Settings
 
+# The completion corpus is shared with tests/test_fidelity_completion.py.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
+import completion_corpus  # noqa: E402
+
 MIB = 1 << 20
 SETTLE_S = 1.0  # pause before reading RSS so start-up threads and buffers settle
 MEMORY_CELL = "x = [0]*1000; 1+1"
 COMPLETE_CODE = "import os; os.pa"
+INSPECT_CODES = ("pt.norm", "os.path.join", "compute")  # names defined by the corpus' SETUP
 
 
 # --- startup -------------------------------------------------------------------------
@@ -202,19 +210,74 @@ def execute_side_by_side(
 
 # --- completion ------------------------------------------------------------------------
 def complete(target: Target) -> Figures:
-    """complete_request for `import os; os.pa`, cursor at the end."""
+    """complete_request for `import os; os.pa`, cursor at the end; then, after the corpus'
+    SETUP, complete_request for every case of tests/completion_corpus.py and
+    inspect_request (Shift-Tab) for a few names. The kernel runs in a temporary directory
+    holding the files the corpus' path cases complete."""
     s = target.settings
     samples: list[float] = []
-    with target.start() as kernel:
-        for i in range(s.complete_warmup + s.completes):
-            exchange = kernel.complete(COMPLETE_CODE, s.cell_timeout)
-            matches = exchange.reply_content.get("matches", [])
-            if not any(m.endswith("path") for m in matches):
-                raise AssertionError(f"no os.path among the completions: {matches[:10]!r}")
-            if i >= s.complete_warmup:
+    with tempfile.TemporaryDirectory(prefix="bench-complete-") as cwd:
+        completion_corpus.make_files(Path(cwd))
+        with target.start(cwd=cwd) as kernel:
+            for i in range(s.complete_warmup + s.completes):
+                exchange = kernel.complete(COMPLETE_CODE, s.cell_timeout)
+                matches = exchange.reply_content.get("matches", [])
+                if not any(m.endswith("path") for m in matches):
+                    raise AssertionError(f"no os.path among the completions: {matches[:10]!r}")
+                if i >= s.complete_warmup:
+                    assert exchange.reply_at is not None
+                    samples.append(exchange.reply_at - exchange.sent_at)
+            setup = kernel.execute(completion_corpus.SETUP, s.cell_timeout)
+            if setup.reply_content.get("status") != "ok":
+                raise AssertionError(f"the corpus' SETUP failed: {setup.reply_content!r}")
+            corpus = complete_corpus(kernel, s)
+            inspected = inspect_names(kernel, s)
+    return {"complete": timing(samples, matches=len(matches)), **corpus, **inspected}
+
+
+def corpus_cases(s: Settings) -> list[tuple[str, str, int | None]]:
+    """The cases of the completion corpus measured: every ``corpus_stride``-th."""
+    return completion_corpus.CASES[:: s.corpus_stride]
+
+
+def complete_corpus(kernel: Kernel, s: Settings) -> Figures:
+    """complete_request round trips over the corpus (every ``corpus_stride``-th case),
+    ``corpus_warmup`` unmeasured passes then ``corpus_passes`` measured ones; every reply
+    must be ``ok``."""
+    cases = corpus_cases(s)
+    samples: list[float] = []
+    by_case: dict[str, list[float]] = {}
+    for i in range(s.corpus_warmup + s.corpus_passes):
+        for case, code, cursor in cases:
+            exchange = kernel.complete(code, s.cell_timeout, cursor)
+            if exchange.reply_content.get("status") != "ok":
+                raise AssertionError(f"complete_reply for {case}: {exchange.reply_content!r}")
+            if i >= s.corpus_warmup:
                 assert exchange.reply_at is not None
                 samples.append(exchange.reply_at - exchange.sent_at)
-    return {"complete": timing(samples, matches=len(matches))}
+                by_case.setdefault(case, []).append(samples[-1])
+    case_ms = {case: round(median(t) * 1e3, 2) for case, t in by_case.items()}
+    times = timing(samples, cases=len(cases), passes=s.corpus_passes, case_median_ms=case_ms)
+    return {
+        "complete_corpus": times,
+        "complete_corpus_p90": Figure(p90(times.detail["samples"]), "ms"),
+    }
+
+
+def inspect_names(kernel: Kernel, s: Settings) -> Figures:
+    """inspect_request (detail_level 0, cursor at the end) for each of INSPECT_CODES: one
+    unmeasured, then ``inspects`` measured each, in turns; each must find its name."""
+    samples: list[float] = []
+    for i in range(1 + s.inspects):
+        for code in INSPECT_CODES:
+            exchange = kernel.inspect(code, s.cell_timeout)
+            content = exchange.reply_content
+            if content.get("status") != "ok" or not content.get("found"):
+                raise AssertionError(f"inspect_reply for {code!r}: {content!r}")
+            if i >= 1:
+                assert exchange.reply_at is not None
+                samples.append(exchange.reply_at - exchange.sent_at)
+    return {"inspect": timing(samples, codes=list(INSPECT_CODES))}
 
 
 # --- big outputs -------------------------------------------------------------------------

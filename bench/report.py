@@ -11,6 +11,7 @@ from typing import Any
 from figures import FAILED, NA, Figure, Figures
 from interrupts import CASES
 from kernels import BASELINE, label
+from measure import INSPECT_CODES, corpus_cases
 from settings import Settings
 
 
@@ -29,6 +30,14 @@ def rows(s: Settings) -> list[Row]:
             "start: kernel_info"),
         Row("startup_execute", "startup", "startup: launch → first `1+1` execute_reply",
             "start: 1+1"),
+        Row("start_new_kernel", "start",
+            f"start: `start_new_kernel()` (launch + wait_for_ready), median of {s.starts}",
+            "start_new_kernel"),
+        Row("start_first_execute", "start", "start: launch → `1+1` sent at once → execute_reply",
+            "start: 1+1 at once"),
+        Row("start_first_numpy", "start",
+            "start: launch → `import numpy; numpy.__version__` sent at once → execute_reply",
+            "start: numpy at once"),
         Row("execute_reply", "execute", f"`1+1` → execute_reply, median of {s.executes}",
             "1+1 reply"),
         Row("execute_reply_p90", "execute", "`1+1` → execute_reply, p90"),
@@ -42,6 +51,18 @@ def rows(s: Settings) -> list[Row]:
             "1+1 reply, debugger on"),
         Row("debug_execute_reply_p90", "debugger", "`1+1` → execute_reply, debugger on, p90"),
         Row("complete", "complete", f"complete `os.pa`, median of {s.completes}", "complete"),
+        Row("complete_corpus", "complete",
+            f"complete corpus ({len(corpus_cases(s))} cases × {s.corpus_passes}), median",
+            "complete corpus"),
+        Row("complete_corpus_p90", "complete", "complete corpus, p90", "complete corpus p90"),
+        Row("inspect", "complete",
+            f"inspect (Shift-Tab) `pt.norm` etc., median of {len(INSPECT_CODES) * s.inspects}",
+            "inspect"),
+        Row("nbclient_small", "nbclient",
+            f"nbclient `execute()` 3-cell notebook (launch → shutdown), median of "
+            f"{s.notebook_runs}", "nbclient 3 cells"),
+        Row("nbclient_data_analysis", "nbclient", "nbclient `execute()` data_analysis.ipynb",
+            "nbclient data_analysis"),
         Row("print_time", "print", f"print {lines} lines → idle", f"print {lines}"),
         Row("print_messages", "print", "  stream messages for it"),
         Row("print_complete", "print", "  every character arrived"),

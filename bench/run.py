@@ -6,7 +6,8 @@
 
 Every kernel is driven by the same jupyter_client code. Figures are measured group by
 group, each group for every kernel in turn, each on fresh kernel processes (the execute
-round trips: all kernels at once, taking turns block by block). A group that
+round trips: all kernels at once, taking turns block by block; the start and nbclient
+launches: one per kernel in turn, round after round). A group that
 fails (timeout, dead kernel, wrong output) is reported as failed and the run goes on.
 Prints a Markdown table (ratios to ipykernel), writes JSON and a PNG chart.
 Exit status 1 if a figure other than an interrupt outcome failed.
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import interrupts
+import launches
 import measure
 import report
 from exchange import KernelDied, NoReply
@@ -46,9 +48,11 @@ REPO = BENCH.parent
 # Groups measured on one kernel at a time ...
 GROUPS: dict[str, Callable[[Target], Figures] | None] = {
     "startup": measure.startup,
-    "execute": None,  # side by side, below
+    "start": None,  # side by side, below
+    "execute": None,
     "debugger": None,
     "complete": measure.complete,
+    "nbclient": None,
     "print": measure.big_print,
     "display": measure.big_display,
     "memory": measure.memory,
@@ -56,8 +60,10 @@ GROUPS: dict[str, Callable[[Target], Figures] | None] = {
 }
 # ... and groups measured on all kernels at once, taking turns.
 SIDE_BY_SIDE: dict[str, Callable[..., tuple[dict[str, Figures], dict[str, str]]]] = {
+    "start": launches.start_side_by_side,
     "execute": measure.execute_side_by_side,
     "debugger": measure.debugger_side_by_side,
+    "nbclient": launches.nbclient_side_by_side,
 }
 FULL_KERNELS = "pyo3,python3,xpython"
 SMOKE_KERNELS = "pyo3,python3"

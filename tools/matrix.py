@@ -280,6 +280,38 @@ def entries(default: str, with_static: bool, versions: tuple[str, ...]) -> list[
     return found
 
 
+FREE_THREADED_CONFIG = """implementation=CPython
+version=3.14
+shared=true
+abi3=false
+lib_name=python3.14t
+lib_dir=/nonexistent
+pointer_width=64
+build_flags=Py_GIL_DISABLED
+"""
+
+
+def free_threaded_is_refused() -> str:
+    """A build for a free-threaded CPython (none is on these machines: a PyO3 build
+    config stands in for 3.14t) must stop with our message, not make a broken kernel."""
+    home = WORK / "free-threaded"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "pyo3-config.txt"
+    config.write_text(FREE_THREADED_CONFIG)
+    env = {**os.environ, "PYO3_CONFIG_FILE": str(config)}
+    env["CARGO_TARGET_DIR"] = str(ROOT / "target" / "build-free-threaded")
+    env.pop("PYO3_PYTHON", None)
+    cmd = ["cargo", "check", "-q", "-p", "pyo3-kernel"]
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    (home / "check.log").write_text(proc.stdout + proc.stderr)
+    refused = "pyo3-kernel does not support free-threaded CPython" in proc.stderr
+    if proc.returncode != 0 and refused:
+        log("free-threaded 3.14t: the build refuses it with its message")
+        return "ok"
+    print(proc.stderr[-3000:], flush=True)
+    return "FAILED"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dist-only", action="store_true", help="build the wheels only")
@@ -295,11 +327,16 @@ def main() -> int:
     testable = [not args.dist_only and e.name != default for e in rows]
     with ThreadPoolExecutor(max_workers=1) as ahead:
         ready = [ahead.submit(prepare, e, t) for e, t in zip(rows, testable, strict=True)]
+        refusal = None if args.dist_only else ahead.submit(free_threaded_is_refused)
         for entry, future in zip(rows, ready, strict=True):
             if future.result():
                 log(f"{entry.name}: tests")
                 test(entry, WORK / f"{entry.name}.log", args.pytest_args)
-    failed = any(v.startswith("FAILED") for e in rows for v in e.outcome.values())
+        if refusal is not None:
+            ft = Entry("3.14t", "(free-threaded, a PyO3 build config)")
+            ft.outcome = {"build": f"refused: {refusal}", "install": "-", "tests": "-"}
+            rows.append(ft)
+    failed = any("FAILED" in v for e in rows for v in e.outcome.values())
     print_table(rows, args.dist_only)
     return 1 if failed else 0
 
