@@ -10,6 +10,7 @@
 mod cell_coroutine;
 pub mod executor;
 pub mod hashing;
+pub mod json;
 pub mod native;
 mod panics;
 pub mod signals;
@@ -23,6 +24,8 @@ pub mod rust_bridge {
     use crate::executor::{CellOutcome, Executor};
     #[pymodule_export]
     use crate::hashing::murmur2_text;
+    #[pymodule_export]
+    use crate::json::json_pack;
     #[pymodule_export]
     use crate::native::{check_signals, count_primes, sleep};
     #[pymodule_export]

@@ -6,6 +6,7 @@ file.
 """
 
 import ast
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, final
 
@@ -13,6 +14,7 @@ __all__ = [
     "CellOutcome",
     "Executor",
     "murmur2",
+    "json_pack",
     "check_signals",
     "count_primes",
     "sleep",
@@ -95,6 +97,14 @@ class Executor:
 def murmur2(text: str, seed: int) -> int:
     """MurmurHash2 (32-bit) of ``text`` as UTF-8 (lone surrogates as ``surrogatepass``
     encodes them): the hash a debugger uses to name a piece of code by its content."""
+
+def json_pack(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """``obj`` as compact UTF-8 JSON, byte for byte what ``json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=default)``
+    writes, encoded to UTF-8; long strings are copied, not escaped character by
+    character. Raises ``ValueError`` for a string with a lone surrogate (which the
+    standard library encodes with ``surrogateescape``), a circular reference or a
+    non-finite float, ``TypeError`` for what neither JSON nor ``default`` handles."""
 
 def check_signals() -> None:
     """Raise ``KeyboardInterrupt`` (or what a signal handler raises) if a signal is pending."""

@@ -84,16 +84,34 @@ class Verifier:
                     del self._seen[old]
 
 
+_json_pack: Callable[[Any, Callable[[Any], Any] | None], bytes] | None
+try:  # built into the host; absent where this module is imported by plain Python
+    from rust_bridge import json_pack as _json_pack
+except ImportError:
+    _json_pack = None
+
+
 class Packer:
     """JSON frames as jupyter_client packs them (UTF-8, no NaN), with one reusable
-    encoder. ``default`` converts what JSON cannot hold (dates, bytes, ...)."""
+    encoder. ``default`` converts what JSON cannot hold (dates, bytes, ...).
+
+    In the kernel the engine's ``json_pack`` writes the same bytes, and a 10 MB output
+    in ~1/20 of the time (it copies long strings instead of escaping them character by
+    character); what it refuses (a lone surrogate, which ``surrogateescape`` encodes;
+    an error to report) goes through the standard library's encoder."""
 
     def __init__(self, default: Callable[[Any], Any] | None = None) -> None:
+        self._default = default
         self._encode = json.JSONEncoder(
             ensure_ascii=False, allow_nan=False, default=default, separators=(",", ":")
         ).encode
 
     def pack(self, obj: Any) -> bytes:
+        if _json_pack is not None:
+            try:
+                return _json_pack(obj, self._default)
+            except Exception:
+                pass  # the standard library's encoder encodes it or raises its error
         return self._encode(obj).encode("utf8", errors="surrogateescape")
 
 
