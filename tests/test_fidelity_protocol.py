@@ -6,6 +6,7 @@ Each test runs on both kernelspecs (``pyo3`` and the reference ``python3``).
 
 from __future__ import annotations
 
+import pytest
 from feature_helpers import wait_for_input_request
 from fidelity_helpers import (
     QUICK,
@@ -62,7 +63,12 @@ def test_request_sent_after_error_reply_is_not_aborted(fresh):
     failing = kc.execute("raise ValueError('quick')")
     assert wait_for_shell_reply(kc, failing)["content"]["status"] == "error"
     after = kc.execute("'sent after the error reply'")
-    assert wait_for_shell_reply(kc, after)["content"]["status"] == "ok"
+    status = wait_for_shell_reply(kc, after)["content"]["status"]
+    if fresh.name == "python3" and status == "aborted":
+        # ipykernel 7 stops aborting when a message it posts to its own shell thread
+        # arrives; on a loaded machine the client's next request can get there first.
+        pytest.xfail("ipykernel's abort window raced the next request (its bug)")
+    assert status == "ok"
 
 
 # -- interrupting pdb ----------------------------------------------------------------------
