@@ -97,7 +97,7 @@ def run(cmd: list[str], log_file: Path, **kw: object) -> bool:
         out.write(f"$ {' '.join(map(str, cmd))}\n")
         out.flush()
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, **kw)  # type: ignore[call-overload]
-    return proc.returncode == 0
+    return bool(proc.returncode == 0)
 
 
 def _tail(log_file: Path, lines: int = 40) -> str:
@@ -333,8 +333,10 @@ def main() -> int:
                 log(f"{entry.name}: tests")
                 test(entry, WORK / f"{entry.name}.log", args.pytest_args)
         if refusal is not None:
-            ft = Entry("3.14t", "(free-threaded, a PyO3 build config)")
-            ft.outcome = {"build": f"refused: {refusal}", "install": "-", "tests": "-"}
+            ft = Entry("3.14t", "free-threaded: a PyO3 build config")
+            refused = refusal.result()
+            build = "refused with our message" if refused == "ok" else "FAILED: not refused"
+            ft.outcome = {"build": build, "install": "-", "tests": "-"}
             rows.append(ft)
     failed = any("FAILED" in v for e in rows for v in e.outcome.values())
     print_table(rows, args.dist_only)
