@@ -116,7 +116,11 @@ def static_config(python: str, config: Path) -> bool:
     if out.returncode != 0:
         return False
     libpl, ldversion, libs, syslibs, version = out.stdout.splitlines()[:5]
-    archive = Path(libpl) / f"libpython{ldversion}-pic.a"
+    # Debian ships a position-independent copy beside libpythonX.Y.a (which is not,
+    # and cannot go into a position-independent executable); a Python built with
+    # CFLAGS=-fPIC (e.g. `PYTHON_CFLAGS=-fPIC pyenv install`) has a usable libpythonX.Y.a.
+    pic = Path(libpl) / f"libpython{ldversion}-pic.a"
+    archive = pic if pic.is_file() else Path(libpl) / f"libpython{ldversion}.a"
     if not archive.is_file():
         return False
     # Debian builds zlib and expat into libpython: pyexpat and zlib need their libraries.
@@ -135,7 +139,8 @@ def static_config(python: str, config: Path) -> bool:
         # there for extension modules; PyO3's own line would link only what it uses.
         "suppress_build_script_link_lines=true",
         f"extra_build_script_line=cargo:rustc-link-search=native={libpl}",
-        f"extra_build_script_line=cargo:rustc-link-lib=static:+whole-archive,-bundle=python{ldversion}-pic",
+        "extra_build_script_line=cargo:rustc-link-lib=static:+whole-archive,-bundle="
+        + archive.name.removeprefix("lib").removesuffix(".a"),
     ]
     lines += [
         f"extra_build_script_line=cargo:rustc-link-lib=dylib={m}" for m in sorted(system_libs)
@@ -317,8 +322,22 @@ def main() -> int:
     parser.add_argument("--dist-only", action="store_true", help="build the wheels only")
     parser.add_argument("--versions", nargs="*", default=list(VERSIONS))
     parser.add_argument("--no-static", action="store_true")
+    parser.add_argument(
+        "--static-config",
+        metavar="PYTHON",
+        help="only write the PyO3 build config that links PYTHON's static libpython into "
+        "the host, to target/pyo3-static-config.txt (then: PYO3_CONFIG_FILE=<it> pip install .)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     args = parser.parse_args()
+    if args.static_config:
+        config = ROOT / "target" / "pyo3-static-config.txt"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        if not static_config(args.static_config, config):
+            log(f"{args.static_config} has no static libpython archive in its LIBPL")
+            return 1
+        print(config)
+        return 0
     default = f"{sys.version_info[0]}.{sys.version_info[1]}"
     WORK.mkdir(parents=True, exist_ok=True)
     rows = entries(default, not args.dist_only and not args.no_static, tuple(args.versions))
