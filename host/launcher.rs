@@ -45,7 +45,8 @@ fn launch() -> Result<(), String> {
     }
     command.env("PYO3_KERNEL_PYTHON", &python);
     command.env("PYO3_KERNEL_LAUNCHER", &exe);
-    // Checked for a static host too: its interpreter needs that Python's library.
+    // Checked for a static host too: its interpreter runs on that Python's standard
+    // library, which must be of the version it was built for.
     let prefix = base_prefix(&python)?;
     check_version(&python, &prefix)?;
     if SHARED == "1" {
