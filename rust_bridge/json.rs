@@ -64,30 +64,10 @@ impl<'py> Encoder<'_, 'py> {
             return self.nested(obj, |e| e.dict(dict));
         }
         if let Ok(list) = obj.cast::<PyList>() {
-            return self.nested(obj, |e| {
-                e.out.push(b'[');
-                for (n, item) in list.iter().enumerate() {
-                    if n > 0 {
-                        e.out.push(b',');
-                    }
-                    e.value(&item)?;
-                }
-                e.out.push(b']');
-                Ok(())
-            });
+            return self.nested(obj, |e| e.array(list.iter()));
         }
         if let Ok(tuple) = obj.cast::<PyTuple>() {
-            return self.nested(obj, |e| {
-                e.out.push(b'[');
-                for (n, item) in tuple.iter().enumerate() {
-                    if n > 0 {
-                        e.out.push(b',');
-                    }
-                    e.value(&item)?;
-                }
-                e.out.push(b']');
-                Ok(())
-            });
+            return self.nested(obj, |e| e.array(tuple.iter()));
         }
         let Some(default) = self.default else {
             let kind = obj.get_type().name()?;
@@ -117,6 +97,19 @@ impl<'py> Encoder<'_, 'py> {
         let result = encode(self);
         self.path.pop();
         result
+    }
+
+    /// A list or a tuple: a JSON array.
+    fn array(&mut self, items: impl Iterator<Item = Bound<'py, PyAny>>) -> PyResult<()> {
+        self.out.push(b'[');
+        for (n, item) in items.enumerate() {
+            if n > 0 {
+                self.out.push(b',');
+            }
+            self.value(&item)?;
+        }
+        self.out.push(b']');
+        Ok(())
     }
 
     fn dict(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
