@@ -166,6 +166,8 @@ pub fn initialize(executable: Option<&Path>, argv: &[String]) -> Result<(), Stri
 /// Registers `rust_bridge` (before the interpreter starts) and initialises Python for
 /// this binary's environment. Returns an error message fit for the user.
 pub fn start(argv: &[String]) -> Result<(), String> {
+    // This thread runs Python's handlers for SIGINT and SIGTERM: give them room.
+    crate::signal_stack::enlarge();
     // SAFETY: checked by the macro: it panics if an interpreter is already running,
     // and we only get here before initialising one.
     if unsafe { ffi::Py_IsInitialized() } == 0 {

@@ -9,6 +9,7 @@
 
 pub mod embed;
 pub mod launch;
+mod signal_stack;
 
 pub use pyo3::append_to_inittab;
 

@@ -7,9 +7,12 @@ variables defined before still holding their values.
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from interrupt_helpers import MARKER, interrupt_cell, kernel_manager, start
-from kernel_helpers import errors, eval_text, execute, stream_text, traceback_text
+from kernel_helpers import errors, eval_text, execute, kernel_name, stream_text, traceback_text
 
 GO = f"print({MARKER!r}, flush=True)"
 
@@ -132,3 +135,43 @@ def test_two_interrupts_of_code_stuck_in_c_do_not_crash(interruptible):
         assert reply["content"]["ename"] == "KeyboardInterrupt"
     assert km.is_alive()
     assert_survived(kc)
+
+
+def test_a_burst_of_signals_never_crashes_the_kernel(interruptible):
+    """Signals landing while the handler of the one before still runs (an interrupt, a
+    gateway's SIGTERM right after, a cell's own SIGUSR1 handler) each need room on the
+    main thread's alternate signal stack; Rust's default few KiB overflowed (SIGSEGV)."""
+    km, kc = interruptible
+    if km.kernel_spec.interrupt_mode != "signal":
+        pytest.skip("signals are sent to the process in signal mode only")
+    execute(
+        kc, "import os, signal\nusr1 = []\nsignal.signal(signal.SIGUSR1, lambda *a: usr1.append(1))"
+    )
+    pid = int(eval_text(kc, "os.getpid()"))
+    for _ in range(200):  # idle: SIGINT does nothing, SIGUSR1 runs the cell's handler
+        os.kill(pid, signal.SIGUSR1)
+        os.kill(pid, signal.SIGINT)
+    assert km.is_alive()
+    assert int(eval_text(kc, "len(usr1)")) >= 1
+    assert_survived(kc)
+
+
+def test_signal_handlers_have_room_on_the_main_thread(interruptible):
+    """The thread that runs Python (and takes SIGINT) has an alternate signal stack of
+    at least 256 KiB (host/signal_stack.rs), read with sigaltstack from a cell."""
+    km, kc = interruptible
+    if kernel_name() != "pyo3":
+        pytest.skip("a property of pyo3-kernel's host")
+    code = (
+        "import ctypes, threading\n"
+        "class StackT(ctypes.Structure):\n"
+        "    _fields_ = [\n"
+        "        ('sp', ctypes.c_void_p), ('flags', ctypes.c_int), ('size', ctypes.c_size_t)\n"
+        "    ]\n"
+        "now = StackT()\n"
+        "assert ctypes.CDLL(None).sigaltstack(None, ctypes.byref(now)) == 0\n"
+        "(threading.current_thread() is threading.main_thread(), now.flags & 2, now.size)"
+    )
+    main, disabled, size = eval(eval_text(kc, code))  # noqa: S307 (a tuple of ints we made)
+    assert main and not disabled
+    assert size >= 256 * 1024
