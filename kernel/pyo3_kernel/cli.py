@@ -13,6 +13,10 @@ def main(argv: list[str]) -> int:
         from .install import main as install_main
 
         return install_main(argv[1:])
+    if argv[:1] == ["launch"]:
+        from .gateway_launch import main as launch_main
+
+        return launch_main(argv[1:])
     fast = _kernelspec_arguments(argv)
     if fast is not None:
         return _serve(*fast)
@@ -21,7 +25,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="pyo3-kernel",
         description="A Jupyter kernel for Python whose interpreter is embedded in Rust (PyO3).",
-        epilog="Subcommands: 'pyo3-kernel install --help' registers the kernelspec.",
+        epilog=(
+            "Subcommands: 'pyo3-kernel install --help' registers the kernelspec; "
+            "'pyo3-kernel launch --help' is the launcher Jupyter's gateways start."
+        ),
     )
     parser.add_argument(
         "-f",
