@@ -197,3 +197,35 @@ def test_main_with_a_bad_env_pair_installs_nothing(tmp_path):
     with pytest.raises(SystemExit, match="--env expects KEY=VALUE"):
         install.main(["--prefix", str(tmp_path), "--env", "oops"])
     assert not (tmp_path / "share").exists()
+
+
+def test_a_kernelspec_for_gateway_provisioners_ssh_hosts(tmp_path: Path) -> None:
+    remote = install.remote_launch(["h1", "h2"], "10.0.0.5")
+    dest = install.install_kernelspec(
+        "k", "K", command=["/opt/pyo3-kernel"], prefix=str(tmp_path), remote=remote
+    )
+    spec = read_spec(dest)
+    assert spec["argv"] == [
+        "/opt/pyo3-kernel",
+        *install.LAUNCH_ARGUMENTS,
+        "--ip",
+        "10.0.0.5",
+    ]
+    assert spec["metadata"]["kernel_provisioner"] == {
+        "provisioner_name": "distributed-provisioner",
+        "config": {"remote_hosts": ["h1", "h2"]},
+    }
+    assert "{transport_encryption}" in spec["argv"]
+
+
+def test_a_kernelspec_for_enterprise_gateway_ssh_hosts(tmp_path: Path) -> None:
+    remote = install.remote_launch(["h1", "h2"], process_proxy=True)
+    dest = install.install_kernelspec(
+        "k", "K", command=["/opt/pyo3-kernel"], prefix=str(tmp_path), remote=remote
+    )
+    spec = read_spec(dest)
+    assert spec["metadata"]["process_proxy"]["config"] == {"remote_hosts": "h1,h2"}
+    assert "kernel_provisioner" not in spec["metadata"]
+    # Enterprise Gateway 3 substitutes no {transport_encryption} and passes no keys.
+    assert "{transport_encryption}" not in spec["argv"]
+    assert "supported_encryption" not in spec["metadata"]

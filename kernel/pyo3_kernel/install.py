@@ -11,12 +11,60 @@ import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import zmq
 
 from . import DISPLAY_NAME, KERNEL_NAME, info
 
 LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
+# What a gateway's remote provisioner substitutes in a launcher's argv (gateway_launch.py).
+LAUNCH_ARGUMENTS = [
+    "launch",
+    "--kernel-id",
+    "{kernel_id}",
+    "--port-range",
+    "{port_range}",
+    "--response-address",
+    "{response_address}",
+    "--public-key",
+    "{public_key}",
+    "--transport-encryption",
+    "{transport_encryption}",
+]
+SSH_PROVISIONER = "distributed-provisioner"  # gateway_provisioners' SSH hosts
+# Enterprise Gateway 3's own form of the same (its process proxies predate provisioners).
+SSH_PROCESS_PROXY = "enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy"
+
+
+def remote_launch(
+    remote_hosts: list[str], kernel_ip: str | None = None, process_proxy: bool = False
+) -> dict[str, Any]:
+    """The argv tail and metadata of a kernelspec whose kernel a gateway starts over SSH
+    on one of ``remote_hosts``, with ``pyo3-kernel launch`` at the same path there as
+    here: for gateway_provisioners' DistributedProvisioner (any Jupyter server), or with
+    ``process_proxy`` for Enterprise Gateway 3's DistributedProcessProxy."""
+    arguments = list(LAUNCH_ARGUMENTS)
+    if process_proxy:
+        # Enterprise Gateway 3 substitutes no {transport_encryption}: leave it out.
+        arguments = arguments[:-2]
+    if kernel_ip:
+        arguments += ["--ip", kernel_ip]
+    if process_proxy:
+        metadata = {
+            "process_proxy": {
+                "class_name": SSH_PROCESS_PROXY,
+                "config": {"remote_hosts": ",".join(remote_hosts)},
+            }
+        }
+    else:
+        metadata = {
+            "kernel_provisioner": {
+                "provisioner_name": SSH_PROVISIONER,
+                "config": {"remote_hosts": remote_hosts},
+            }
+        }
+    return {"arguments": arguments, "metadata": metadata}
 
 
 def host_path() -> str:
@@ -56,22 +104,28 @@ def write_spec(
     env: dict[str, str],
     interrupt_mode: str = "signal",
     command: list[str] | None = None,
+    remote: dict[str, Any] | None = None,
 ) -> None:
     """Write kernel.json and the logos into ``directory``. The kernel is launched as
-    ``[*command, "-f", "{connection_file}"]`` (default: this environment's host)."""
+    ``[*command, "-f", "{connection_file}"]`` (default: this environment's host), or
+    by a gateway's provisioner as ``[*command, "launch", ...]`` (``remote_launch()``)."""
     spec = json.loads(_template("kernel.json"))
     if command is None:
         command = [host_path()]
     argv: list[str] = []
     for arg in spec["argv"]:
         argv.extend(command if arg == "{host}" else [arg])
+    if remote is not None:
+        argv = [*command, *remote["arguments"]]
+        spec.setdefault("metadata", {}).update(remote["metadata"])
     spec["argv"] = argv
     spec["display_name"] = display_name
     spec["interrupt_mode"] = interrupt_mode
     spec["env"] = env
     # The bug icon in JupyterLab: only where debug requests work (debugpy importable).
     spec.setdefault("metadata", {})["debugger"] = info.debugger_available()
-    if zmq.has("curve"):
+    # (Enterprise Gateway 3's process proxies pass no CurveZMQ keys.)
+    if zmq.has("curve") and "process_proxy" not in spec.get("metadata", {}):
         # Kernel managers provision CurveZMQ keys only for kernels that say they can.
         spec.setdefault("metadata", {})["supported_encryption"] = ["curve"]
     (directory / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
@@ -88,6 +142,7 @@ def install_kernelspec(
     prefix: str | None = None,
     env: dict[str, str] | None = None,
     interrupt_mode: str = "signal",
+    remote: dict[str, Any] | None = None,
 ) -> str:
     """Write the kernelspec and install it with jupyter_client; returns where it went.
     The one writer of kernelspecs: ``pyo3-kernel install`` and applications that embed
@@ -95,7 +150,7 @@ def install_kernelspec(
     from jupyter_client.kernelspec import KernelSpecManager
 
     with tempfile.TemporaryDirectory() as tmp:
-        write_spec(Path(tmp), display_name, env or {}, interrupt_mode, command)
+        write_spec(Path(tmp), display_name, env or {}, interrupt_mode, command, remote)
         return str(KernelSpecManager().install_kernel_spec(tmp, name, user=user, prefix=prefix))
 
 
@@ -138,7 +193,35 @@ def main(argv: list[str]) -> int:
         default="signal",
         help="how frontends interrupt the kernel (default signal)",
     )
+    parser.add_argument(
+        "--remote-hosts",
+        nargs="+",
+        metavar="HOST",
+        help=(
+            "a kernelspec for Jupyter's gateways: the kernel is started over SSH on one of "
+            "these hosts by gateway_provisioners' distributed-provisioner (needs "
+            "pyo3-kernel[remote] there, at this path); default name pyo3_ssh"
+        ),
+    )
+    parser.add_argument(
+        "--kernel-ip",
+        help="with --remote-hosts: the address the remote kernel binds (default 0.0.0.0)",
+    )
+    parser.add_argument(
+        "--enterprise-gateway",
+        action="store_true",
+        help="with --remote-hosts: for Enterprise Gateway 3 (its process_proxy stanza)",
+    )
     args = parser.parse_args(argv)
+    remote = None
+    if args.remote_hosts:
+        remote = remote_launch(args.remote_hosts, args.kernel_ip, args.enterprise_gateway)
+        if args.name == KERNEL_NAME:
+            args.name = f"{KERNEL_NAME}_ssh"
+        if args.display_name == DISPLAY_NAME:
+            args.display_name = f"{DISPLAY_NAME[:-1]}, SSH)"
+    elif args.kernel_ip or args.enterprise_gateway:
+        parser.error("--kernel-ip and --enterprise-gateway go with --remote-hosts")
 
     dest = install_kernelspec(
         args.name,
@@ -147,6 +230,7 @@ def main(argv: list[str]) -> int:
         prefix=sys.prefix if args.sys_prefix else args.prefix,
         env=parse_env(args.env),
         interrupt_mode=args.interrupt_mode,
+        remote=remote,
     )
     print(f"Installed kernelspec {args.name} in {dest}")
     return 0
