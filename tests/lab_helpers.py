@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import playwright.sync_api as playwright_api
 
 TOKEN = "pyo3-kernel-test-token"
@@ -50,6 +51,18 @@ def api(lab_url: str, path: str, method: str = "GET", timeout: float = 5) -> byt
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
+
+
+def write_pyo3_notebook(path: Path, cells: list[str]) -> None:
+    """Writes a notebook of these code cells whose kernelspec is pyo3."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "pyo3",
+        "display_name": "Python 3 (PyO3)",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
 
 
 def write_settings(settings: Path) -> None:

@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import playwright.sync_api as playwright_api
 import pytest
 from lab_helpers import (
@@ -35,6 +34,7 @@ from lab_helpers import (
     screenshot,
     screenshot_on_failure,
     wait_idle,
+    write_pyo3_notebook,
 )
 from notebook_helpers import NOTEBOOKS_DIR
 
@@ -167,14 +167,7 @@ DEBUGGED_CELLS = ["def add(a, b):\n    c = a + b\n    return c", "print(add(2, 3
 def debugged(lab, browser) -> Iterator[object]:
     """A page with a new notebook of DEBUGGED_CELLS open on the pyo3 kernel, idle (in a
     workspace of its own: the tour's notebook is not restored into it)."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "pyo3",
-        "display_name": "Python 3 (PyO3)",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in DEBUGGED_CELLS]
-    nbformat.write(nb, lab.root / "debugged.ipynb")
+    write_pyo3_notebook(lab.root / "debugged.ipynb", DEBUGGED_CELLS)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(UI)
     try:

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from fidelity_helpers import KERNELS
 from gateway_helpers import CELL, KernelChannels, rest_call
@@ -533,17 +532,6 @@ LAB_CELLS = [
 ]
 
 
-def write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "pyo3",
-        "display_name": "Python 3 (PyO3)",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in LAB_CELLS]
-    nbformat.write(nb, path)
-
-
 @pytest.fixture(scope="module")
 def gateway_lab(
     tmp_path_factory: pytest.TempPathFactory, gateway: Gateway
@@ -553,7 +541,7 @@ def gateway_lab(
     base = tmp_path_factory.mktemp("jupyterlab-gateway")
     root = base / "notebooks"
     root.mkdir()
-    write_notebook(root / "gateway.ipynb")
+    lab_helpers.write_pyo3_notebook(root / "gateway.ipynb", LAB_CELLS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     gateway_args = (
         f"--gateway-url={gateway.url}",
