@@ -249,7 +249,7 @@ def test_stream_properties():
     buffer = StreamBuffer(Recorder(), flush_interval=60)  # type: ignore[arg-type]
     stdout = OutStream(buffer, "stdout", 1)
     assert stdout.name == "stdout"
-    assert stdout.encoding == "utf-8"
+    assert stdout.encoding == "UTF-8"
     assert stdout.writable() and not stdout.readable()
     assert not stdout.isatty()
     assert stdout._is_master_process()

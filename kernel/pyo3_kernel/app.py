@@ -9,7 +9,7 @@ import uuid
 
 import zmq
 
-from . import bootstrap, children, connection, wire
+from . import bootstrap, children, connection, ipykernel_marks, wire
 from .interrupts import gate
 from .pubsocket import LockedSocket, Welcomer
 
@@ -80,6 +80,8 @@ def serve(
     early = bootstrap.EarlyReplies(verifier, signer, session_id, sockets, iopub)
     held = early.serve_until(imported)
     imported.wait()
+    if not write_connection_file:  # a kernel process of its own, not an embedding app
+        ipykernel_marks.mark_argv()
 
     from .kernel import Kernel
     from .session import KernelSession

@@ -21,8 +21,10 @@ except ImportError:
 
 # Where cells would be written (dumpCell, for the debugger), and the hash naming them:
 # JupyterLab's debugger maps a breakpoint to a cell's file by hashing the cell the same
-# way (it only knows Murmur2), so this seed and folder are what debugInfo reports.
-CELL_DIR = os.path.join(tempfile.gettempdir(), f"pyo3_kernel_{os.getpid()}")
+# way (it only knows Murmur2), so this seed and folder are what debugInfo reports. The
+# folder is named as ipykernel names it (ipykernel.compiler.get_tmp_directory): code in
+# the wild recognises notebook cells by it (pyo3_kernel.ipykernel_marks).
+CELL_DIR = os.path.join(tempfile.gettempdir(), f"ipykernel_{os.getpid()}")
 HASH_SEED = 0xC70F6907
 
 _ASSIGNMENTS = (ast.AugAssign, ast.AnnAssign, ast.Assign)

@@ -142,7 +142,7 @@ class OutStream(io.TextIOBase):
     # --- io.TextIOBase -------------------------------------------------------------
     @property
     def encoding(self) -> str:  # type: ignore[override]
-        return "utf-8"
+        return "UTF-8"  # spelled as ipykernel's streams spell it
 
     def readable(self) -> bool:
         return False

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import zmq
 
-from . import comms, debugger, info, introspection, wire
+from . import comms, debugger, info, introspection, ipykernel_marks, wire
 from .control import CALL, PIPE_ADDRESS, REQUEST, SHUTDOWN, STOP, WAKE_ADDRESS, ControlThread
 from .fdcapture import FdCapture
 from .idle import IdleWaiter
@@ -103,6 +103,7 @@ class Kernel:
             self.output = StreamBuffer(self.iopub)
             sys.stdout = OutStream(self.output, "stdout", 1)
             sys.stderr = OutStream(self.output, "stderr", 2)
+            ipykernel_marks.mark_stream_class(OutStream)
             self.fd_captures = [FdCapture(sys.stdout, 1), FdCapture(sys.stderr, 2)]
             sys.stdout.original_fd = self.fd_captures[0].original
             sys.stderr.original_fd = self.fd_captures[1].original
