@@ -9,7 +9,8 @@ happens to leave behind, and take another branch when it is missing:
 - ``isinstance(sys.stdout, ipykernel.iostream.OutStream)``: libraries use it to decide
   that output goes to a notebook (links, colours, progress bars);
 - a cell's code file in a folder named ``ipykernel_<pid>`` (``pyo3_kernel.cells``):
-  Hugging Face ``datasets`` leaves that path out of its cache fingerprints, numba's
+  JupyterLab's debugger names a stopped frame by its cell ("Cell [1]:2") only for such
+  paths, Hugging Face ``datasets`` leaves them out of its cache fingerprints, numba's
   ``cache=True`` caches such cells, linters and test tools skip them.
 
 Each mark is what the code reading it expects to find: the kernel is one for Jupyter,
