@@ -90,20 +90,32 @@ def test_cell_that_catches_keyboard_interrupt_completes_normally(interruptible):
     assert_survived(kc)
 
 
-def interrupt_and_wait_until_delivered(km, kc) -> None:
-    """Interrupt; in message mode wait for the interrupt_reply, so the interrupt is
-    surely handled before the next request (channels are not ordered between them)."""
+def send_interrupt(km, kc) -> str | None:
+    """Interrupt; in message mode return the interrupt_request's id (else None)."""
     if km.kernel_spec.interrupt_mode != "message":
         km.interrupt_kernel()
-        return
+        return None
     msg = kc.session.msg("interrupt_request", {})
     kc.control_channel.send(msg)
-    while True:
-        reply = kc.get_control_msg(timeout=10)
-        if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+    return msg["header"]["msg_id"]
+
+
+def wait_for_interrupt_replies(kc, msg_ids: list[str | None], timeout: float = 10) -> None:
+    """The interrupt_reply of each request (message mode): the control thread has sent
+    its signal, so it is handled before the next request (channels are not ordered
+    between them, and the control thread needs the GIL a cell in C may hold)."""
+    waiting = {msg_id for msg_id in msg_ids if msg_id is not None}
+    while waiting:
+        reply = kc.get_control_msg(timeout=timeout)
+        if reply["parent_header"].get("msg_id") in waiting:
             assert reply["msg_type"] == "interrupt_reply"
             assert reply["content"]["status"] == "ok"
-            return
+            waiting.discard(reply["parent_header"]["msg_id"])
+
+
+def interrupt_and_wait_until_delivered(km, kc) -> None:
+    """Interrupt, and in message mode wait until the control thread delivered it."""
+    wait_for_interrupt_replies(kc, [send_interrupt(km, kc)])
 
 
 def test_interrupt_while_idle_changes_nothing(interruptible):
@@ -126,10 +138,12 @@ def test_two_interrupts_of_code_stuck_in_c_do_not_crash(interruptible):
     from kernel_helpers import collect_iopub, wait_for_shell_reply
 
     wait_until_running(kc, msg_id, waits_for_input=False)
-    km.interrupt_kernel()
-    km.interrupt_kernel()
+    interrupts = [send_interrupt(km, kc), send_interrupt(km, kc)]
     reply = wait_for_shell_reply(kc, msg_id, timeout=120)
     collect_iopub(kc, msg_id)
+    # Message mode: both requests handled before the next cell is sent (a request still
+    # unread then would interrupt that cell, as a late SIGINT would).
+    wait_for_interrupt_replies(kc, interrupts, timeout=120)
     assert reply["content"]["status"] in ("ok", "error")
     if reply["content"]["status"] == "error":
         assert reply["content"]["ename"] == "KeyboardInterrupt"
