@@ -74,6 +74,16 @@ def shared(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
         yield k
 
 
+@pytest.fixture(scope="module", params=KERNELS)
+def nb(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningKernel]:
+    """A kernel of each kind shared by a module, started in its own empty directory (a
+    notebook's)."""
+    with running_kernel(request.param, cwd=tmp_path_factory.mktemp(request.param)) as k:
+        yield k
+
+
 @pytest.fixture(params=KERNELS)
 def fresh(request: pytest.FixtureRequest) -> Iterator[RunningKernel]:
     """A kernel of each kind, started for one test."""

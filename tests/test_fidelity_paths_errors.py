@@ -8,11 +8,10 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fidelity_helpers import KERNELS, RunningKernel, running_kernel
+from fidelity_helpers import KERNELS, running_kernel
 from kernel_helpers import (
     errors,
     eval_text,
@@ -25,15 +24,6 @@ from kernel_helpers import (
 
 STDIN_MESSAGE = "raw_input was called, but this frontend does not support input requests."
 FIVE_LINE_CELL = "a = 1\nb = 2\nc = 3\nd = 4\nraise ValueError('line 5')"
-
-
-@pytest.fixture(scope="module", params=KERNELS)
-def nb(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningKernel]:
-    """A kernel shared by the module, started in its own empty directory (a notebook's)."""
-    with running_kernel(request.param, cwd=tmp_path_factory.mktemp(request.param)) as k:
-        yield k
 
 
 # -- sys.path and the working directory ---------------------------------------------------

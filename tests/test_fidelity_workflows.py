@@ -5,20 +5,9 @@ reference ``python3``) in a directory of its own, as a notebook's."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from fidelity_helpers import KERNELS, RunningKernel, running_kernel
 from kernel_helpers import errors, eval_text, execute, run_ok, stream_text
-
-
-@pytest.fixture(scope="module", params=KERNELS)
-def nb(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningKernel]:
-    with running_kernel(request.param, cwd=tmp_path_factory.mktemp(request.param)) as k:
-        yield k
 
 
 def test_autoreload_picks_up_an_edited_module(nb):
